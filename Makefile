@@ -1,0 +1,29 @@
+# Set-up and the two entry points: `make demo` (a real trace) and `make test` (all tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench conformance clean
+
+$(BIN)/dtrace: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Count system calls per process for 5 seconds and print the aggregation.
+demo: $(BIN)/dtrace
+	$(BIN)/dtrace -n 'syscall:::entry { @[execname] = count(); } tick-5s { exit(0); }'
+
+test: $(BIN)/dtrace
+	$(BIN)/python -m pytest -q tests
+
+bench: $(BIN)/dtrace
+	$(BIN)/python bench/startup.py
+
+conformance: $(BIN)/dtrace
+	$(PYTHON) ../shared/tools/dtjudge.py --suite ../shared/conformance/test/unittest \
+	    --dtrace "$(CURDIR)/$(BIN)/dtrace" --kind lang --jobs 2
+
+clean:
+	rm -rf $(VENV) build *.egg-info

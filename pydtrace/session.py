@@ -1,0 +1,228 @@
+"""A tracing session: the pipeline of DESIGN.md wired together, usable without the CLI.
+
+    parse → check → match probes → compile → load → BEGIN → attach → consume → END → print
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .bpf.loader import Loaded, create_maps, load_programs
+from .bpf.ringbuf import RingBuffer
+from .compile import layout as L
+from .compile.program import Matched, compile_program, match_probes
+from .consume.consumer import Consumer, Output, decode_key, decode_value
+from .consume import aggregate as A
+from .lang import ast
+from .lang.check import check
+from .lang.parser import parse
+from .providers import ProbeTable, default_table
+from .providers.base import Ctx
+
+POLL_MS = 50  # how long the consumer sleeps waiting for records
+
+
+@dataclass
+class Source:
+    """One program text: from -s FILE (kind 'script') or -n/-P/-m/-f/-i (kind 'description')."""
+
+    text: str
+    name: str
+    kind: str  # 'script' or 'description'
+
+
+@dataclass
+class Session:
+    options: dict[str, Any] = field(default_factory=dict)
+    macro_args: list[str] = field(default_factory=list)
+    table: ProbeTable = field(default_factory=default_table)
+    testing: bool = False
+
+    def __post_init__(self) -> None:
+        self.programs: list[tuple[Source, Any, Matched]] = []
+        self.compiled: Optional[L.Compiled] = None
+        self.loaded: Optional[Loaded] = None
+        self.links: list[Any] = []
+        self.ring: Optional[RingBuffer] = None
+        self.consumer: Optional[Consumer] = None
+        self.stopping = False
+
+    # ------------------------------------------------------------ compile
+
+    def compile(self, src: Source) -> Matched:
+        """Parse, check and match one program; returns the probes it matched."""
+        prog = parse(src.text, src.name, macro_args=self.macro_args, macro_vars=self.macro_vars())
+        checked = check(prog, options=self.options)
+        for name, value, _loc in checked.options:
+            self.options[name] = True if value is None else value
+        matched = match_probes(checked.clauses, self.table, zero_ok=bool(self.options.get("zdefs")))
+        self.programs.append((src, checked, matched))
+        return matched
+
+    def macro_vars(self) -> dict[str, int]:
+        return {"pid": os.getpid(), "ppid": os.getppid(), "uid": os.getuid(), "gid": os.getgid(),
+                "euid": os.geteuid(), "egid": os.getegid(), "sid": os.getsid(0),
+                "pgid": os.getpgid(0), "target": int(self.options.get("target", 0) or 0),
+                "projid": 0, "taskid": 0}
+
+    def build(self) -> L.Compiled:
+        """Compile every program given so far into one set of maps and site programs."""
+        merged = Merged(self.programs)
+        self.compiled = compile_program(merged, merged.matched, self.table, self.options)
+        return self.compiled
+
+    # ------------------------------------------------------------ run
+
+    def load(self) -> None:
+        c = self.compiled
+        self.loaded = create_maps(c)
+        load_programs(c, self.loaded)
+        self.ring = RingBuffer(self.loaded.map(c.ringbuf))
+        probes = {p.id: p for _s, _c, m in self.programs for p in m.probes}
+        self.consumer = Consumer(c, probes, Output(self.options.get("_stream")), self.options,
+                                 self.read_agg, self.clear_agg, testing=self.testing)
+        self.consumer.on_error = self.fire_error
+
+    def special(self, name: str):
+        """The loaded program of dtrace:::BEGIN/END/ERROR, if the script enables it."""
+        for sp, prog in self.loaded.programs:
+            if sp.site.ctx == Ctx.TESTRUN and sp.site.probes[0].name == name:
+                return prog
+        return None
+
+    def run_special(self, name: str, args: tuple[int, ...] = ()) -> None:
+        prog = self.special(name)
+        if prog is not None:
+            ctx = struct.pack("<16Q", *(list(args) + [0] * (16 - len(args))))
+            prog.test_run(ctx)
+        self.drain()
+
+    def fire_error(self, clause: int, probe_id: int, fault: int, action: int, addr: int) -> None:
+        """Run ERROR clauses for a fault: arg1 epid, arg2 clause, arg3 action, arg4 fault, arg5 addr."""
+        if self.special("ERROR") is not None:
+            self.pending_errors.append((0, probe_id, clause, action, fault, addr))
+
+    def start(self) -> None:
+        """BEGIN first (synchronously, in our process), then attach every other site."""
+        self.pending_errors: list[tuple[int, ...]] = []
+        self.run_special("BEGIN")
+        if self.done():
+            return
+        for sp, prog in self.loaded.programs:
+            if sp.site.ctx == Ctx.TESTRUN:
+                continue
+            self.links.extend(sp.site.provider.attach(sp.site, prog))
+
+    def drain(self) -> None:
+        self.ring.drain(self.consumer.record)
+        while self.pending_errors:
+            args = self.pending_errors.pop(0)
+            prog = self.special("ERROR")
+            prog.test_run(struct.pack("<16Q", *(list(args) + [0] * (16 - len(args)))))
+            self.ring.drain(self.consumer.record)
+        self.report_drops()
+
+    def done(self) -> bool:
+        return self.consumer.state.exit_status is not None or self.stopping
+
+    def loop_until(self, child=None) -> None:
+        """Consume until exit(), a signal, or the end of the -c command."""
+        while not self.done():
+            if child is not None and child.poll() is not None:
+                break
+            self.ring.poll(POLL_MS)
+            self.drain()
+            self.consumer.out.flush()
+
+    def stop(self) -> None:
+        """Detach, drain, run END, drain, print the aggregations."""
+        for link in self.links:
+            link.close()
+        self.links.clear()
+        self.drain()
+        self.run_special("END")
+        self.consumer.out.write("\n")
+        self.consumer.exit_aggregations()
+        self.consumer.out.flush()
+
+    def close(self) -> None:
+        for link in self.links:
+            link.close()
+        self.links.clear()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
+        if self.loaded is not None:
+            self.loaded.close()
+            self.loaded = None
+
+    # ------------------------------------------------------------ maps
+
+    def read_agg(self, agg: L.AggLayout) -> dict:
+        m = self.loaded.map(agg.map)
+        out = {}
+        for key, values in m.items_percpu():
+            vals = [decode_value(agg, struct.unpack(f"<{agg.value_words}Q", v[:8 * agg.value_words]))
+                    for v in values]
+            vals = [v for v in vals if v is not None]
+            if not vals:
+                continue
+            out[decode_key(agg, key)] = A.merge_cpus(A.AggKind(agg.func), vals)
+        return out
+
+    def clear_agg(self, agg: L.AggLayout, delete: bool, keep: Optional[set] = None) -> None:
+        """clear(): zero every value; trunc(): delete the keys not kept."""
+        m = self.loaded.map(agg.map)
+        zero = bytes(8 * agg.value_words)
+        for key, values in m.items_percpu():
+            if delete:
+                if keep is None or decode_key(agg, key) not in keep:
+                    m.delete(key)
+            else:
+                m.update_percpu(key, [zero] * len(values))
+
+    counted: dict[int, int] = {}
+
+    def report_drops(self) -> None:
+        if self.loaded is None:
+            return
+        m = self.loaded.map(self.compiled.counters)
+        vals = m.lookup_percpu(b"\0\0\0\0") or []
+        for cpu, v in enumerate(vals):
+            counts = struct.unpack_from(f"<{L.NCOUNTERS}Q", v)
+            for i, n in enumerate(counts):
+                prev = self.counted.get((cpu, i), 0)
+                if n > prev:
+                    self.counted[(cpu, i)] = n
+                    self.consumer.err.write(drop_message(i, n - prev, cpu))
+                    self.consumer.err.flush()
+
+
+def drop_message(counter: int, n: int, cpu: int) -> str:
+    s = "" if n == 1 else "s"
+    if counter == L.CNT_DROPS:
+        return f"dtrace: {n} drop{s} on CPU {cpu}\n"
+    if counter == L.CNT_DYNDROPS:
+        return f"dtrace: {n} dynamic variable drop{s}\n"
+    if counter == L.CNT_AGGDROPS:
+        return f"dtrace: {n} aggregation drop{s} on CPU {cpu}\n"
+    return f"dtrace: {n} error{s} lost on CPU {cpu}\n"
+
+
+class Merged:
+    """Several checked programs (-n and -s may be given together) seen as one."""
+
+    def __init__(self, programs: list[tuple[Source, Any, Matched]]):
+        self.clauses: list[ast.Clause] = []
+        self.vars: dict = {}
+        self.matched = Matched()
+        for _src, checked, matched in programs:
+            self.clauses.extend(checked.clauses)
+            self.vars.update(checked.vars)
+            self.matched.per_clause.extend(matched.per_clause)
