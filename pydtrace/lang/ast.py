@@ -1,7 +1,8 @@
 """AST of D programs: plain dataclasses produced by the parser and annotated by the checker.
 
 Every node has `loc` (keyword-only). Expressions also carry `type` (a `types.DType`, filled in by
-the checker) and `value` (the folded constant for integer constant expressions, else None).
+the checker), `value` (the folded constant for constant expressions, else None) and `sym`
+(what a name resolved to: a variable, aggregation, struct member..., set by the checker).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ TypeExpr = TypeSpec  # a specifier, possibly wrapped in PointerOf/ArrayOf/FuncOf
 class Expr(Node):
     type: Any = field(default=None, kw_only=True, compare=False, repr=False)
     value: Any = field(default=None, kw_only=True, compare=False, repr=False)
+    sym: Any = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass
