@@ -20,8 +20,6 @@ from .compile.program import Matched, compile_program, match_probes
 from .consume.consumer import Consumer, Output, decode_key, decode_value
 from .consume import aggregate as A
 from .lang import ast
-from .lang.check import check
-from .lang.parser import parse
 from .providers import ProbeTable, default_table
 from .providers.base import Ctx
 
@@ -52,13 +50,17 @@ class Session:
         self.ring: Optional[RingBuffer] = None
         self.consumer: Optional[Consumer] = None
         self.stopping = False
+        self.counted: dict[tuple[int, int], int] = {}  # drop counters already reported
 
     # ------------------------------------------------------------ compile
 
     def compile(self, src: Source) -> Matched:
         """Parse, check and match one program; returns the probes it matched."""
-        prog = parse(src.text, src.name, macro_args=self.macro_args, macro_vars=self.macro_vars())
-        checked = check(prog, options=self.options)
+        from .lang import check as checker
+        from .lang import parser
+
+        prog = parser.parse(src.text, src.name, macro_args=self.macro_args, macro_vars=self.macro_vars())
+        checked = checker.check(prog, options=self.options)
         for name, value, _loc in checked.options:
             self.options[name] = True if value is None else value
         matched = match_probes(checked.clauses, self.table, zero_ok=bool(self.options.get("zdefs")))
@@ -99,7 +101,7 @@ class Session:
     def run_special(self, name: str, args: tuple[int, ...] = ()) -> None:
         prog = self.special(name)
         if prog is not None:
-            ctx = struct.pack("<16Q", *(list(args) + [0] * (16 - len(args))))
+            ctx = testrun_ctx(args)
             prog.test_run(ctx)
         self.drain()
 
@@ -124,7 +126,7 @@ class Session:
         while self.pending_errors:
             args = self.pending_errors.pop(0)
             prog = self.special("ERROR")
-            prog.test_run(struct.pack("<16Q", *(list(args) + [0] * (16 - len(args)))))
+            prog.test_run(testrun_ctx(args))
             self.ring.drain(self.consumer.record)
         self.report_drops()
 
@@ -187,8 +189,6 @@ class Session:
             else:
                 m.update_percpu(key, [zero] * len(values))
 
-    counted: dict[int, int] = {}
-
     def report_drops(self) -> None:
         if self.loaded is None:
             return
@@ -226,3 +226,9 @@ class Merged:
             self.clauses.extend(checked.clauses)
             self.vars.update(checked.vars)
             self.matched.per_clause.extend(matched.per_clause)
+
+
+def testrun_ctx(args: tuple[int, ...]) -> bytes:
+    """The u64 arguments of a raw_tp test run: at most 12 (MAX_BPF_FUNC_ARGS), else EINVAL."""
+    vals = [a & 0xFFFFFFFFFFFFFFFF for a in args][:12]
+    return struct.pack("<12Q", *(vals + [0] * (12 - len(vals))))

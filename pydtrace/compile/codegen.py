@@ -172,6 +172,7 @@ class Gen:
         self.clause_layout = lay
         skip = a.new_label("skip")
         self.err_label = a.new_label("fault")
+        self.err_used = False
         if self.multi:
             a.ldx(8, R.R0, R.R8, 8)
             a.jcc("&", R.R0, None, run := a.new_label("run"), imm=1 << self.compiled_clauses.index(index))
@@ -202,8 +203,15 @@ class Gen:
             a.call(Helper.ringbuf_output)
             a.jcc("==", R.R0, None, skip, imm=0)
             self.count(L.CNT_DROPS)
-        a.ja(skip)
-        # a fault ends the clause: report it (the consumer then runs ERROR clauses)
+        if self.err_used:
+            a.ja(skip)
+            self.fault_block(index, skip)
+        a.label(skip)
+
+    def fault_block(self, index: int, skip: str) -> None:
+        """A fault ends the clause: report it (the consumer then runs ERROR clauses)."""
+        a = self.a
+        rec = self.u.rec_base
         a.label(self.err_label)
         a.st(4, R.R7, rec, L.REC_ERROR)
         a.st(4, R.R7, rec + 4, index)
@@ -222,7 +230,6 @@ class Gen:
         a.call(Helper.ringbuf_output)
         a.jcc("==", R.R0, None, skip, imm=0)
         self.count(L.CNT_ERRORS)
-        a.label(skip)
 
     def fault(self, code: int, addr_reg: Optional[int] = None) -> None:
         """Abort the clause with fault `code` (address in addr_reg, if any)."""
@@ -238,6 +245,7 @@ class Gen:
         self.a.st(4, R.FP, FP_FAULT, code)
         self.a.st(4, R.FP, FP_FAULT + 4, self.action_index + 1)
         self.a.ja(self.err_label)
+        self.err_used = True
 
     def fault_if(self, op: str, reg: int, imm: int, code: int, addr_reg: Optional[int] = None) -> None:
         ok = self.a.new_label("ok")
