@@ -21,7 +21,7 @@ from .consume.consumer import Consumer, Output, decode_key, decode_value
 from .consume import aggregate as A
 from .lang import ast
 from .providers import ProbeTable, default_table
-from .providers.base import Ctx
+from .providers.profile import Ticker
 
 POLL_MS = 50  # how long the consumer sleeps waiting for records
 
@@ -94,7 +94,8 @@ class Session:
     def special(self, name: str):
         """The loaded program of dtrace:::BEGIN/END/ERROR, if the script enables it."""
         for sp, prog in self.loaded.programs:
-            if sp.site.ctx == Ctx.TESTRUN and sp.site.probes[0].name == name:
+            p = sp.site.probes[0]
+            if p.provider == "dtrace" and p.name == name:
                 return prog
         return None
 
@@ -117,7 +118,7 @@ class Session:
         if self.done():
             return
         for sp, prog in self.loaded.programs:
-            if sp.site.ctx == Ctx.TESTRUN:
+            if sp.site.probes[0].provider == "dtrace":
                 continue
             self.links.extend(sp.site.provider.attach(sp.site, prog))
 
@@ -135,10 +136,20 @@ class Session:
 
     def loop_until(self, child=None) -> None:
         """Consume until exit(), a signal, or the end of the -c command."""
+        tickers = [link for link in self.links if isinstance(link, Ticker)]
         while not self.done():
             if child is not None and child.poll() is not None:
                 break
-            self.ring.poll(POLL_MS)
+            now = time.monotonic()
+            wait = POLL_MS / 1000
+            for t in tickers:
+                wait = min(wait, max(0.0, t.due() - now))
+            if wait > 0:
+                self.ring.poll(int(wait * 1000) or 1)
+            for t in tickers:
+                t.fire_due(time.monotonic())
+                if self.done():
+                    break
             self.drain()
             self.consumer.out.flush()
 

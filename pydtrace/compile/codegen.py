@@ -121,7 +121,8 @@ class Gen:
         done = a.new_label("done")
         a.jcc("==", R.R0, None, done, imm=0)
         a.mov(R.R7, R.R0)
-        if not (self.site.ctx == Ctx.TESTRUN and self.site.probes[0].name in ("END", "ERROR")):
+        first = self.site.probes[0]
+        if not (first.provider == "dtrace" and first.name in ("END", "ERROR")):
             a.ld_map_value(R.R1, self.u.globals, G_ACTIVITY)
             a.ldx(8, R.R1, R.R1, 0)
             a.jcc("!=", R.R1, None, done, imm=0)
