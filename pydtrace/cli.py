@@ -236,6 +236,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return E_ERROR
     except BrokenPipeError:
         return E_ERROR
+    except Exception as e:  # a bug of ours: say so in one line, never a traceback
+        if os.environ.get("PYDTRACE_DEBUG"):
+            raise
+        sys.stderr.write(f"dtrace: internal error: {type(e).__name__}: {e}\n")
+        return E_ERROR
 
 
 def run(argv: list[str]) -> int:

@@ -58,6 +58,7 @@ class Consumer:
         self.state = ConsumerState()
         self.header_done = False
         self.normal: dict[str, int] = {}
+        self.printed: set[str] = set()  # aggregations printa() showed: not printed again at exit
         self.on_error: Optional[Callable[[int, int, int, int, int], None]] = None
 
     @property
@@ -182,12 +183,8 @@ class Consumer:
 
     def printa(self, act: L.Action, mv: memoryview) -> None:
         aggs = [self.agg_data(a) for a in act.aggs]
-        opts = self.agg_options()
-        if act.fmt is None:
-            for a in aggs:
-                self.out.write(A.format_printa(a, opts, self.syms))
-        else:
-            self.out.write(A.format_multi_aggregations(aggs, opts, act.fmt, syms=self.syms))
+        self.printed.update(a.name for a in act.aggs)
+        self.out.write(A.format_multi_aggregations(aggs, self.agg_options(), act.fmt, syms=self.syms))
 
     def trunc(self, agg: L.AggLayout, n: Optional[int]) -> None:
         data = self.agg_data(agg)
@@ -197,7 +194,8 @@ class Consumer:
 
     def exit_aggregations(self) -> None:
         """What dtrace prints at the end: the aggregations that hold data."""
-        aggs = [self.agg_data(a) for a in sorted(self.c.aggs.values(), key=lambda a: a.id)]
+        aggs = [self.agg_data(a) for a in sorted(self.c.aggs.values(), key=lambda a: a.id)
+                if a.name not in self.printed]
         aggs = [a for a in aggs if a.entries]
         self.out.write(A.format_exit_aggregations(aggs, self.agg_options(), self.syms))
 
