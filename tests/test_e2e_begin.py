@@ -24,7 +24,7 @@ def test_hello_quiet():
 
 def test_testing_mode_drops_cpu_and_id():
     r = dtrace("-n", "BEGIN { trace(7); exit(0); }", testing=True)
-    assert r.out == "                   FUNCTION:NAME\n                          :BEGIN            7\n\n"
+    assert r.out == "                   FUNCTION:NAME\n                          :BEGIN           7\n\n"
 
 
 def test_end_runs_after_exit_and_exit_status():

@@ -9,7 +9,7 @@ from ..lang import ast
 from ..lang.errors import DError
 from ..providers.base import Ctx, Probe, ProbeTable, Site, group_sites
 from . import layout as L
-from .actions import count_actions, is_aggregation
+from .actions import count_actions
 from .codegen import NSYSCALLS, Gen
 from .exprs import var_home
 from .unit import PROBE_ENTRY, Unit
@@ -66,8 +66,8 @@ def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: 
     for i, c in enumerate(checked.clauses):
         nact = count_actions(c.body)
         words = max(1, (nact + 63) // 64)
-        only_aggs = bool(c.body) and all(is_aggregation(s) for s in c.body)
-        has_data = nact > 0 or (not quiet and not only_aggs)
+        # the default action (the probe line) is only for an empty clause
+        has_data = nact > 0 or (not quiet and not c.body)
         unit.clauses.append(L.ClauseLayout(i, [], L.HEADER + 8 * words, words, has_data))
     programs = []
     for site in group_sites(table, matched.probes):

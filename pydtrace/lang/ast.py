@@ -28,7 +28,8 @@ class TypeSpec(Node):
 
 @dataclass
 class BaseTypeSpec(TypeSpec):
-    """Keyword types: words in source order, e.g. ('unsigned', 'long', 'long'), ('string',), ('void',)."""
+    """Keyword types: words in source order, e.g. ('unsigned', 'long', 'long'), ('string',), ('void',).
+    No words at all (`extern x;`, `const y;`) is C's implicit int."""
 
     words: tuple[str, ...]
     quals: frozenset[str] = frozenset()
@@ -45,7 +46,8 @@ class TypedefRef(TypeSpec):
 
 @dataclass
 class MemberDecl(Node):
-    """One member of a struct/union definition: `int x : 3;` -> name 'x', bits Expr."""
+    """One member of a struct/union definition: `int x : 3;` -> name 'x', bits Expr.
+    An unnamed bit-field (`int : 0;`) has name ''."""
 
     name: str
     type: "TypeExpr"
@@ -161,6 +163,7 @@ class Symbol(Expr):
 
     name: str
     module: Optional[str] = None
+    user: bool = False  # ``mod``sym`` / ````sym``: a user-space symbol
 
 
 @dataclass
@@ -325,6 +328,7 @@ class ProbeDesc(Node):
     module: str = ""
     function: str = ""
     name: str = ""
+    id: Optional[int] = None  # a probe given by number (`123 { }`); the fields are then ''
 
 
 @dataclass
@@ -343,7 +347,7 @@ class Declarator(Node):
 @dataclass
 class Decl(Node):
     """Declaration: `self int x;`, `typedef int foo_t;`, `struct s { ... };`, `extern int y;`.
-    `storage` in None, 'self', 'this', 'extern', 'static', 'register', 'typedef'.
+    `storage` in None, 'self', 'this', 'extern', 'static', 'register', 'auto', 'typedef'.
     A bare `struct s { ... };` has no declarators."""
 
     storage: Optional[str]
@@ -358,6 +362,7 @@ class Inline(Node):
     type: TypeExpr
     name: str
     expr: Expr
+    params: Optional[list[ParamDecl]] = None  # `inline int f[int a, int b] = ...`
 
 
 @dataclass
@@ -377,10 +382,28 @@ class Translator(Node):
 
 
 @dataclass
+class ProviderProbe(Node):
+    """`probe NAME(types) [: (types)];` inside a provider definition."""
+
+    name: str
+    params: list[ParamDecl] = field(default_factory=list)
+    xlated: Optional[list[ParamDecl]] = None
+
+
+@dataclass
+class Provider(Node):
+    """`provider NAME { probe ...; };`: a USDT provider definition."""
+
+    name: str
+    probes: list[ProviderProbe] = field(default_factory=list)
+
+
+@dataclass
 class Pragma(Node):
     """`#pragma D option x=y`, `#pragma D depends_on ...`, `#pragma D attributes ...`,
-    `#pragma D binding ...`, `#pragma error ...`, `#pragma ident`, `#line`. `words` are the
-    whitespace-separated tokens after `#pragma`."""
+    `#pragma D binding ...`, `#pragma ident`, unknown `#pragma`s. `words` are the tokens after
+    `#pragma` as written (strings keep their quotes).  The lexer acts on `#line`/`# N "file"`
+    and `#pragma error` itself; they leave no node."""
 
     words: list[str]
 
@@ -388,3 +411,4 @@ class Pragma(Node):
 @dataclass
 class Program(Node):
     items: list[Node] = field(default_factory=list)
+    used_macro_args: set[int] = field(default_factory=set)  # $N indices the text referred to
