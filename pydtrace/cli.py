@@ -181,22 +181,8 @@ def spec_source(flag: str, text: str):
                 return Source(f.read(), text, "script")
         except OSError as e:
             raise Fatal(f"dtrace: failed to open {text}: {e.strerror}") from None
-    desc, body = split_description(text)
-    if flag == "P":
-        desc = f"{desc}:::"
-    elif flag == "m":
-        desc = f"{desc}::" if ":" in desc else f":{desc}::"
-    elif flag == "f":
-        desc = f"{desc}:" if desc.count(":") >= 1 else f"::{desc}:"
-    return Source(f"{desc} {body or '{}'}", text, "description")
-
-
-def split_description(text: str) -> tuple[str, str]:
-    """Split `desc /pred/ { ... }` at the predicate or action, if any."""
-    for i, ch in enumerate(text):
-        if ch in "/{" and not (ch == "/" and i + 1 < len(text) and text[i + 1] in "*"):
-            return text[:i].strip(), text[i:]
-    return text.strip(), ""
+    part = {"n": "name", "P": "provider", "m": "module", "f": "function", "i": "id"}[flag]
+    return Source(text, text, "description", part)
 
 
 def preprocess(cmd: Command, src) -> None:

@@ -20,6 +20,7 @@ from .compile.program import Matched, compile_program, match_probes
 from .consume.consumer import Consumer, Output, decode_key, decode_value
 from .consume import aggregate as A
 from .lang import ast
+from .lang.errors import DError
 from .providers import ProbeTable, default_table
 from .providers.profile import Ticker
 
@@ -33,6 +34,7 @@ class Source:
     text: str
     name: str
     kind: str  # 'script' or 'description'
+    probe_part: str = "name"  # what a one-part description names: -P provider, -m module...
 
 
 @dataclass
@@ -59,7 +61,17 @@ class Session:
         from .lang import check as checker
         from .lang import parser
 
-        prog = parser.parse(src.text, src.name, macro_args=self.macro_args, macro_vars=self.macro_vars())
+        try:
+            prog = parser.parse(src.text, src.name, macro_args=self.macro_args,
+                                macro_vars=self.macro_vars(), is_file=src.kind == "script",
+                                probe_part=src.probe_part,
+                                defaultargs=bool(self.options.get("defaultargs")))
+        except DError as e:
+            # DTrace checks declarations as it parses: an earlier one's fault comes first
+            partial = getattr(e, "partial", None)
+            if partial is not None:
+                checker.check(partial, options=self.options)
+            raise
         checked = checker.check(prog, options=self.options)
         for name, value, _loc in checked.options:
             self.options[name] = True if value is None else value

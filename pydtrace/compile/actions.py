@@ -273,7 +273,7 @@ def agg_layout(g: Gen, sym: Any, e: ast.Expr) -> L.AggLayout:
             d.size, d.signed = int_info(kt)
     words = value_words(sym.func, sym.params)
     spec = u.add_map("g_" + (sym.name or "_"), MapType.PERCPU_HASH, max(off, 8), 8 * words, u.aggsize)
-    u.zero_size = max(u.zero_size, 8 * words)
+    u.zeros.value_size = max(u.zeros.value_size, 8 * words)
     lay = L.AggLayout(len(u.aggs) + 1, sym.name, sym.func, spec, keys, max(off, 8), words,
                       tuple(sym.params or ()), sym)
     u.aggs[sym.name] = lay

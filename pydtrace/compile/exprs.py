@@ -302,8 +302,14 @@ def gen_arg(g: Gen, n: int, e: ast.Expr) -> None:
             return
         g.read_regs_field(PT_REGS[SYSCALL_ARG_REGS[n]], g.err_label)
     elif ctx == Ctx.SYSCALL_RETURN:
+        # as DTrace documents it: a failed call returns -1 and sets errno
         if n < 2:
             a.ldx(8, R.R0, R.R6, 8)
+            ok = a.new_label("ret")
+            a.jcc("s>=", R.R0, None, ok, imm=0)
+            a.jcc("s<", R.R0, None, ok, imm=-4095)
+            a.movi(R.R0, -1)
+            a.label(ok)
         else:
             a.movi(R.R0, 0)
     elif ctx == Ctx.PERF:
@@ -633,7 +639,7 @@ def member_address(g: Gen, e: ast.Member) -> None:
         g.gen(e.base)
     else:
         gen_address(g, e.base)
-    off = f.offset_bits // 8 if hasattr(f, "offset_bits") else getattr(f, "offset", 0)
+    off = f.offset
     if off:
         g.a.alu("+", R.R0, None, off)
 
@@ -644,7 +650,7 @@ def gen_member(g: Gen, e: ast.Member) -> None:
     bits = getattr(f, "bits", None)
     if bits:
         # load the containing bytes, then shift the field down and mask it
-        start = f.offset_bits % 8
+        start = f.bit_offset - 8 * f.offset
         nbytes = (start + bits + 7) // 8
         size = 1 if nbytes <= 1 else 2 if nbytes <= 2 else 4 if nbytes <= 4 else 8
         g.load_mem(size, False)
@@ -683,5 +689,10 @@ GENERATORS = {
 }
 
 
-def register(node_type: type, fn) -> None:
-    GENERATORS[node_type] = fn
+def _gen_call(g: Gen, e: ast.Call) -> None:
+    from .funcs import gen_call
+
+    gen_call(g, e)
+
+
+GENERATORS[ast.Call] = _gen_call
