@@ -262,9 +262,10 @@ def run(argv: list[str]) -> int:
             raise Fatal(e.message) from None
         n = sum(len(ps) for ps in matched.per_clause)
         total += n
-        what = "script" if src.kind == "script" else "description"
-        s = "" if n == 1 else "s"
-        sys.stderr.write(f"dtrace: {what} '{text}' matched {n} probe{s}\n")
+        if not session.options.get("quiet"):  # -q or a quiet pragma silences this notice
+            what = "script" if src.kind == "script" else "description"
+            s = "" if n == 1 else "s"
+            sys.stderr.write(f"dtrace: {what} '{text}' matched {n} probe{s}\n")
     try:
         compiled = session.build()
     except DError as e:
