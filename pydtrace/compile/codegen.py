@@ -122,7 +122,8 @@ class Gen:
         a.jcc("==", R.R0, None, done, imm=0)
         a.mov(R.R7, R.R0)
         first = self.site.probes[0]
-        if not (first.provider == "dtrace" and first.name in ("END", "ERROR")):
+        self.after_exit = first.provider == "dtrace" and first.name in ("END", "ERROR")
+        if not self.after_exit:
             a.ld_map_value(R.R1, self.u.globals, G_ACTIVITY)
             a.ldx(8, R.R1, R.R1, 0)
             a.jcc("!=", R.R1, None, done, imm=0)
@@ -179,6 +180,11 @@ class Gen:
             a.jcc("&", R.R0, None, run := a.new_label("run"), imm=1 << self.compiled_clauses.index(index))
             a.ja(skip)
             a.label(run)
+        if not self.after_exit:
+            # once exit() ran, later clauses of this firing do nothing (DTrace's draining)
+            a.ld_map_value(R.R1, self.u.globals, G_ACTIVITY)
+            a.ldx(8, R.R1, R.R1, 0)
+            a.jcc("!=", R.R1, None, skip, imm=0)
         self.tmp = self.u.tmp_base
         if clause.predicate is not None:
             self.cond(clause.predicate, skip)

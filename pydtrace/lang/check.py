@@ -1244,10 +1244,18 @@ class _Checker:
         e.value = e.val
         return e
 
-    def _intconst(self, value: int, t: DType, like: Any) -> ast.Expr:
+    def _intconst(self, value: int, t: DType, like: Any, narrow: bool = False) -> ast.Expr:
+        """A folded constant. DTrace keeps folded values in 64 bits whatever their type
+        (dt_node_op2); only a cast narrows them to the type (dt_cast)."""
+        if narrow:
+            value = wrap(value, t)
+        else:
+            value &= (1 << 64) - 1
+            if t.is_signed() and value >> 63:
+                value -= 1 << 64
         n = ast.IntLit(value, str(value), loc=like.loc)
         n.type = t
-        n.value = wrap(value, t)
+        n.value = value
         return n
 
     # -- names ----------------------------------------------------------------
@@ -1641,7 +1649,7 @@ class _Checker:
         if ALLOCA in self.fl(cp):
             self.setfl(e, ALLOCA)
         if _is_intconst(cp) and lt.is_integer():
-            n = self._intconst(cp.value, lt, e)
+            n = self._intconst(cp.value, lt, e, narrow=True)
             return n
         return e
 

@@ -572,27 +572,26 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def fold_binary(op: str, lv: int, lt: DType, rv: int, rt: DType) -> tuple[int, DType]:
-    """Fold `lv op rv` on integer constants the way C evaluates it in the result type.
-
-    Arithmetic and bitwise operators use the promoted type (shifts the left
-    operand's), wrap around in its width and divide truncating toward zero;
-    relational and logical operators give an int 0/1.  Raises ZeroDivisionError
-    for / and % by zero (DTrace's D_DIV_ZERO).
+    """Fold `lv op rv` on integer constants as dt_node_op2() does: the value is computed in
+    64 bits (uintmax_t, signed where the promoted type is) and not narrowed to the type,
+    so `(1 << 63) - 1` is INT64_MAX although its type is int; relational and logical
+    operators give an int 0/1. Raises ZeroDivisionError for / and % by zero (D_DIV_ZERO).
     """
     if op in ("&&", "||", "^^"):
         a, b = bool(lv), bool(rv)
         return int({"&&": a and b, "||": a or b, "^^": a != b}[op]), INT
     if op in ("<", "<=", ">", ">=", "==", "!="):
         pt = promote(lt, rt)
-        a, b = wrap(lv, pt), wrap(rv, pt)
+        a, b = (_s64(lv), _s64(rv)) if pt.is_signed() else (lv & _U64, rv & _U64)
         return int({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
                     "!=": a != b}[op]), INT
     if op in ("<<", ">>"):
         t = lt
-        sh = rv & 63
-        return wrap((lv << sh) if op == "<<" else (wrap(lv, t) >> sh), t), t
+        v = (lv << rv) if op == "<<" else ((lv & _U64) >> rv) if rv < 64 else 0
+        return _as64(v, t), t
     t = promote(lt, rt)
-    a, b = wrap(lv, t), wrap(rv, t)
+    signed = t.is_signed()
+    a, b = (_s64(lv), _s64(rv)) if signed else (lv & _U64, rv & _U64)
     if op in ("/", "%") and b == 0:
         raise ZeroDivisionError(op)
     if op == "/":
@@ -601,7 +600,20 @@ def fold_binary(op: str, lv: int, lt: DType, rv: int, rt: DType) -> tuple[int, D
         v = a - b * _cdiv(a, b)
     else:
         v = {"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b, "^": a ^ b}[op]
-    return wrap(v, t), t
+    return _as64(v, t), t
+
+
+_U64 = (1 << 64) - 1
+
+
+def _s64(v: int) -> int:
+    v &= _U64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _as64(v: int, t: DType) -> int:
+    """A 64-bit result, read as signed when the type is."""
+    return _s64(v) if t.is_signed() else v & _U64
 
 
 # integer constant typing (dt_node_int) -----------------------------------------
