@@ -21,6 +21,7 @@ from .consume.consumer import Consumer, Output, decode_key, decode_value
 from .consume import aggregate as A
 from .lang import ast
 from .lang.errors import DError
+from .options import OptionError, set_option
 from .providers import ProbeTable, default_table
 from .providers.profile import Ticker
 
@@ -53,6 +54,7 @@ class Session:
         self.consumer: Optional[Consumer] = None
         self.stopping = False
         self.counted: dict[tuple[int, int], int] = {}  # drop counters already reported
+        self.last_status = time.monotonic()
 
     # ------------------------------------------------------------ compile
 
@@ -73,8 +75,12 @@ class Session:
                 checker.check(partial, options=self.options)
             raise
         checked = checker.check(prog, options=self.options)
-        for name, value, _loc in checked.options:
-            self.options[name] = True if value is None else value
+        for name, value, loc in checked.options:
+            try:
+                set_option(self.options, name, value)
+            except OptionError:
+                raise DError("D_PRAGMA_OPTSET", loc,
+                             f"failed to set option '{name}' to '{value}': Invalid value for specified option") from None
         matched = match_probes(checked.clauses, self.table, zero_ok=bool(self.options.get("zdefs")))
         self.programs.append((src, checked, matched))
         return matched
@@ -141,7 +147,14 @@ class Session:
             prog = self.special("ERROR")
             prog.test_run(testrun_ctx(args))
             self.ring.drain(self.consumer.record)
-        self.report_drops()
+        now = time.monotonic()
+        if now - self.last_status >= self.status_interval():
+            self.last_status = now
+            self.report_drops()
+
+    def status_interval(self) -> float:
+        """How often drops are gathered and reported (statusrate, default 1s)."""
+        return (self.options.get("statusrate") or 10**9) / 1e9
 
     def done(self) -> bool:
         return self.consumer.state.exit_status is not None or self.stopping
@@ -172,6 +185,7 @@ class Session:
         self.links.clear()
         self.drain()
         self.run_special("END")
+        self.report_drops()
         self.consumer.out.write("\n")
         self.consumer.exit_aggregations()
         self.consumer.out.flush()
@@ -217,25 +231,38 @@ class Session:
             return
         m = self.loaded.map(self.compiled.counters)
         vals = m.lookup_percpu(b"\0\0\0\0") or []
+        tags = bool(self.options.get("droptags"))
+        dyn = 0  # dynamic variable drops are reported for all CPUs together
         for cpu, v in enumerate(vals):
             counts = struct.unpack_from(f"<{L.NCOUNTERS}Q", v)
             for i, n in enumerate(counts):
                 prev = self.counted.get((cpu, i), 0)
                 if n > prev:
                     self.counted[(cpu, i)] = n
-                    self.consumer.err.write(drop_message(i, n - prev, cpu))
-                    self.consumer.err.flush()
+                    if i == L.CNT_DYNDROPS:
+                        dyn += n - prev
+                    else:
+                        self.consumer.err.write(drop_message(i, n - prev, cpu, tags))
+        if dyn:
+            self.consumer.err.write(drop_message(L.CNT_DYNDROPS, dyn, 0, tags))
+        self.consumer.err.flush()
 
 
-def drop_message(counter: int, n: int, cpu: int) -> str:
+DROP_TAGS = {L.CNT_DROPS: "DTRACEDROP_PRINCIPAL", L.CNT_DYNDROPS: "DTRACEDROP_DYNAMIC",
+             L.CNT_AGGDROPS: "DTRACEDROP_AGGREGATION", L.CNT_ERRORS: "DTRACEDROP_DBLERROR"}
+
+
+def drop_message(counter: int, n: int, cpu: int, tags: bool = False) -> str:
+    """DTrace's drop report; with -xdroptags it carries the DTRACEDROP_* tag."""
     s = "" if n == 1 else "s"
+    tag = f"[{DROP_TAGS[counter]}] " if tags else ""
     if counter == L.CNT_DROPS:
-        return f"dtrace: {n} drop{s} on CPU {cpu}\n"
+        return f"dtrace: {tag}{n} drop{s} on CPU {cpu}\n"
     if counter == L.CNT_DYNDROPS:
-        return f"dtrace: {n} dynamic variable drop{s}\n"
+        return f"dtrace: {tag}{n} dynamic variable drop{s}\n"
     if counter == L.CNT_AGGDROPS:
-        return f"dtrace: {n} aggregation drop{s} on CPU {cpu}\n"
-    return f"dtrace: {n} error{s} lost on CPU {cpu}\n"
+        return f"dtrace: {tag}{n} aggregation drop{s} on CPU {cpu}\n"
+    return f"dtrace: {tag}{n} error{s} on CPU {cpu}\n"
 
 
 class Merged:

@@ -57,7 +57,7 @@ def desc_fields(d: ast.ProbeDesc) -> tuple[str, str, str, str]:
 def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: dict[str, Any]) -> L.Compiled:
     strsize = int(options.get("strsize", 256))
     unit = Unit(strsize=strsize, bufsize=int(options.get("bufsize", 4 << 20)),
-                dynvars=int(options.get("dynvarsize_entries", 16384)))
+                dynvars=int(options.get("dynvarsize", 1 << 20)))
     quiet = bool(options.get("quiet"))
     # clause-local variables first: their space precedes the record in scratch
     for sym in checked.vars.values():

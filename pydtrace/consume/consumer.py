@@ -142,10 +142,9 @@ class Consumer:
             else:
                 self.out.write(D.format_ustack(0, pcs, self.syms))
         elif kind == "exit":
-            if self.state.exit_status is None:
-                self.state.exit_status = self.value(act.data[0], mv) & 0xFFFFFFFF
-                if self.state.exit_status >= 1 << 31:
-                    self.state.exit_status -= 1 << 32
+            # only END can run after the first exit(); its exit() sets the final status
+            status = self.value(act.data[0], mv) & 0xFF
+            self.state.exit_status = status
         elif kind == "printa":
             self.printa(act, mv)
         elif kind in ("clear", "trunc"):
@@ -204,7 +203,7 @@ class Consumer:
     def error(self, clause: int, probe_id: int, cpu: int, fault: int, action: int, addr: int) -> None:
         p = self.probes.get(probe_id)
         desc = p.desc if p is not None else str(probe_id)
-        text = L.FAULT_TEXT.get(fault & 0xFFFFFFFF, "unknown fault").format(addr=f"{addr:#x}" if addr else "0")
+        text = L.FAULT_TEXT.get(fault & 0xFFFFFFFF, "unknown fault").format(addr=f"{addr:#x}")
         self.err.write(f"dtrace: error in dt_clause_{clause} for probe ID {probe_id} ({desc}): "
                        f"{text} at BPF pc {action}\n")
         self.err.flush()
