@@ -24,6 +24,7 @@ PROBE_STR = {"probeprov": 16, "probemod": 16 + 64, "probefunc": 16 + 128, "probe
 G_ACTIVITY = 0  # globals[0]: non-zero once exit() ran: probes stop recording (draining)
 G_WALLOFF = 8  # globals[8]: walltimestamp - boot-time clock, set at load
 G_FIRST = 16
+DYNVAR_OVERHEAD = 64  # bytes DTrace charges each dynamic variable beyond key and value
 
 
 def align(n: int, a: int = 8) -> int:
@@ -118,7 +119,8 @@ class Unit:
                 datums.append(Datum(off, align(ksize), kind))
                 off += align(ksize)
             prefix = "s_" if scope == "self" else "a_"
-            spec = self.add_map(prefix + name, MapType.HASH, max(off, 8), size, self.dynvars,
+            entries = max(1, self.dynvars // (max(off, 8) + size + DYNVAR_OVERHEAD))
+            spec = self.add_map(prefix + name, MapType.HASH, max(off, 8), size, entries,
                                 flags=1)  # BPF_F_NO_PREALLOC: pay for what is used
             h = VarHome("map", 0, size, spec, max(off, 8), datums)
         self.homes[k] = h
