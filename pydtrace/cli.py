@@ -291,6 +291,7 @@ def show_bpf(compiled) -> None:
 def trace(session, cmd: Command) -> int:
     from .bpf.loader import InternalError
     from .bpf.sys import BPFError
+    from .session import EnableError
 
     out = None
     if cmd.output:
@@ -312,6 +313,8 @@ def trace(session, cmd: Command) -> int:
             raise Fatal(f"dtrace: {e}") from None
         except BPFError as e:
             raise Fatal(f"dtrace: could not enable tracing: {e.strerror or e}") from None
+        except EnableError as e:
+            raise Fatal(f"dtrace: could not enable tracing: {e}") from None
         child = start_command(cmd)
         session.start()
         session.loop_until(child)

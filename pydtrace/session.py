@@ -25,6 +25,10 @@ from .options import OptionError, set_option
 from .providers import ProbeTable, default_table
 from .providers.profile import Ticker
 
+class EnableError(Exception):
+    """The program compiled but cannot be enabled (dtrace: could not enable tracing: ...)."""
+
+
 POLL_MS = 50  # how long the consumer sleeps waiting for records
 
 
@@ -99,7 +103,23 @@ class Session:
 
     # ------------------------------------------------------------ run
 
+    def enable_check(self) -> None:
+        """What DTrace refuses when enabling: raises EnableError with its message."""
+        c = self.compiled
+        if c.destructive and not self.options.get("destructive"):
+            raise EnableError("Destructive actions not allowed")
+        aggsize = self.options.get("aggsize")
+        for agg in c.aggs.values():
+            if aggsize is not None and aggsize < agg.map.key_size + agg.map.value_size:
+                raise EnableError("Enabling exceeds size of buffer")
+        dynvarsize = self.options.get("dynvarsize")
+        for spec in c.maps:
+            if spec.dynamic and dynvarsize is not None \
+                    and dynvarsize < spec.key_size + spec.value_size:
+                raise EnableError("Enabling exceeds size of buffer")
+
     def load(self) -> None:
+        self.enable_check()
         c = self.compiled
         self.loaded = create_maps(c)
         load_programs(c, self.loaded)

@@ -20,6 +20,10 @@ from typing import Any, Optional
 REC_DATA = 1
 REC_ERROR = 2
 HEADER = 16
+# A speculative data record (speculate() ran) has its speculation in the kind word's upper
+# bits: the id at SPEC_ID_SHIFT (16 bits), its generation at SPEC_GEN_SHIFT (compile/speculation.py).
+SPEC_ID_SHIFT = 8
+SPEC_GEN_SHIFT = 24
 
 # Fault codes (DTRACEFLT_*), reported in error records and to ERROR clauses as arg4.
 FLT_BADADDR = 1
@@ -64,6 +68,7 @@ class MapSpec:
     flags: int = 0
     init: Optional[bytes] = None
     freeze: bool = False
+    dynamic: bool = False  # holds dynamic variables (self-> and associative arrays)
 
 
 @dataclass
@@ -134,3 +139,4 @@ class Compiled:
     counters: MapSpec
     globals: MapSpec
     options: dict[str, Any] = field(default_factory=dict)
+    destructive: bool = False

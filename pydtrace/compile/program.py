@@ -55,7 +55,8 @@ def desc_fields(d: ast.ProbeDesc) -> tuple[str, str, str, str]:
 
 
 def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: dict[str, Any]) -> L.Compiled:
-    strsize = int(options.get("strsize", 256))
+    # a D string holds up to `strsize` characters plus its NUL, as DTrace's string buffers
+    strsize = int(options.get("strsize", 256)) + 1
     unit = Unit(strsize=strsize, bufsize=int(options.get("bufsize", 4 << 20)),
                 dynvars=int(options.get("dynvarsize", 1 << 20)))
     quiet = bool(options.get("quiet"))
@@ -83,7 +84,7 @@ def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: 
         programs.append(L.SiteProgram(site, gen.program(enabled), order))
     unit.finish()
     return L.Compiled(unit.maps, programs, unit.clauses, unit.aggs, unit.ringbuf, unit.counters,
-                      unit.globals, dict(options))
+                      unit.globals, dict(options), unit.destructive)
 
 
 def probe_rows(unit: Unit, site: Site, enabled: list) -> int:
