@@ -249,6 +249,7 @@ def run(argv: list[str]) -> int:
     testing = "_DTRACE_TESTING" in os.environ
     session = Session(options=cmd.options, macro_args=[cmd.specs[0][1]] + cmd.args, testing=testing)
     errtags = bool(cmd.options.get("errtags"))
+    notices = []
     total = 0
     for flag, text in cmd.specs:
         src = spec_source(flag, text)
@@ -258,18 +259,16 @@ def run(argv: list[str]) -> int:
             matched = session.compile(src)
         except DError as e:
             raise Fatal(compile_message(src, e, errtags)) from None
-        except OptionError as e:
-            raise Fatal(e.message) from None
         n = sum(len(ps) for ps in matched.per_clause)
         total += n
-        if not session.options.get("quiet"):  # -q or a quiet pragma silences this notice
-            what = "script" if src.kind == "script" else "description"
-            s = "" if n == 1 else "s"
-            sys.stderr.write(f"dtrace: {what} '{text}' matched {n} probe{s}\n")
+        what = "script" if src.kind == "script" else "description"
+        notices.append(f"dtrace: {what} '{text}' matched {n} probe{'' if n == 1 else 's'}\n")
     try:
-        compiled = session.build()
+        compiled = session.build()  # code generation is part of compiling, as in DTrace
     except DError as e:
         raise Fatal(compile_message(src, e, errtags)) from None
+    if not session.options.get("quiet"):  # -q or a quiet pragma silences these notices
+        sys.stderr.write("".join(notices))
     if cmd.show_bpf:
         show_bpf(compiled)
     if cmd.compile_only:

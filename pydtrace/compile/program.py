@@ -15,6 +15,9 @@ from .exprs import var_home
 from .unit import PROBE_ENTRY, Unit
 
 
+TUPLE_REGS = 8  # DTrace's DIF_DTR_NREGS: at most this many components in a key tuple
+
+
 @dataclass
 class Matched:
     """The probes each clause's descriptions matched, in clause order."""
@@ -60,6 +63,9 @@ def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: 
     unit = Unit(strsize=strsize, bufsize=int(options.get("bufsize", 4 << 20)),
                 dynvars=int(options.get("dynvarsize", 1 << 20)))
     quiet = bool(options.get("quiet"))
+    for sym in checked.vars.values():
+        if sym.keys is not None and len(sym.keys) > TUPLE_REGS:
+            raise DError("D_UNKNOWN", None, "Insufficient tuple registers to generate code")
     # clause-local variables first: their space precedes the record in scratch
     for sym in checked.vars.values():
         if sym.scope == "this":
