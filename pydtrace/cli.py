@@ -187,7 +187,7 @@ def spec_source(flag: str, text: str):
 
 def preprocess(cmd: Command, src) -> None:
     """Run the C preprocessor over a script (-C); its line markers keep our line numbers."""
-    argv = ["cpp", "-D__linux", "-D__unix", "-D__x86_64", "-D__LP64", "-D__SUNW_D=1",
+    argv = ["cpp", "-std=c99", "-D__linux", "-D__unix", "-D__x86_64", "-D__LP64", "-D__SUNW_D=1",
             "-D__SUNW_D_64", *cmd.cpp_args]
     try:
         p = subprocess.run(argv, input=src.text, capture_output=True, text=True)
