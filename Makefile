@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/dtrace: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
 # Count system calls per process for 5 seconds and print the aggregation.

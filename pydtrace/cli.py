@@ -8,7 +8,6 @@ from __future__ import annotations
 import getopt
 import os
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
@@ -187,6 +186,8 @@ def spec_source(flag: str, text: str):
 
 def preprocess(cmd: Command, src) -> None:
     """Run the C preprocessor over a script (-C); its line markers keep our line numbers."""
+    import subprocess
+
     argv = ["cpp", "-std=c99", "-D__linux", "-D__unix", "-D__x86_64", "-D__LP64", "-D__SUNW_D=1",
             "-D__SUNW_D_64", *cmd.cpp_args]
     try:
@@ -331,4 +332,6 @@ def trace(session, cmd: Command) -> int:
 def start_command(cmd: Command):
     if cmd.command is None:
         return None
+    import subprocess
+
     return subprocess.Popen(cmd.command, shell=True)
