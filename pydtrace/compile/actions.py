@@ -23,20 +23,25 @@ from .unit import G_ACTIVITY, REC_MAX, align
 CONSUMER_ACTIONS = {"printa", "clear", "trunc", "normalize", "denormalize", "setopt", "exit",
                     "ftruncate", "freopen", "system", "printm"}
 RECORDING = {"printf", "trace", "tracemem", "print", "stack", "ustack", "printa", "exit", "clear",
+             "commit", "discard",
              "trunc", "normalize", "denormalize", "setopt", "ftruncate", "freopen", "system",
              "raise", "stop", "jstack", "printm"}
+
+
+DESTRUCTIVE = {"system", "raise", "stop", "chill", "panic", "breakpoint", "copyout", "copyoutstr"}
 
 
 def statement(g: Gen, st: ast.Stmt) -> None:
     if isinstance(st, ast.ExprStmt):
         e = st.expr
+        if isinstance(e, ast.Call) and e.name in DESTRUCTIVE:
+            g.u.destructive = True
         if isinstance(e, ast.Call) and e.name in RECORDING:
             ACTIONS.get(e.name, gen_unsupported)(g, e)
         elif isinstance(e, ast.Assign) and isinstance(agg_target(e.target), ast.AggVar):
             gen_aggregate(g, e)
-        elif isinstance(e, ast.Call) and e.name in ("speculate", "commit", "discard", "chill",
-                                                    "breakpoint", "panic"):
-            gen_unsupported(g, e)
+        elif isinstance(e, ast.Call) and e.name in ("speculate", "chill", "breakpoint", "panic"):
+            ACTIONS.get(e.name, gen_unsupported)(g, e)
         else:
             g.gen(e)
     elif isinstance(st, ast.If):
@@ -213,6 +218,17 @@ def gen_system(g: Gen, e: ast.Call) -> None:
         record_value(g, act, arg)
 
 
+def gen_ftruncate(g: Gen, e: ast.Call) -> None:
+    begin_action(g, "ftruncate", e)
+
+
+def gen_stop(g: Gen, e: ast.Call) -> None:
+    """stop(): the current process stops (SIGSTOP), as DTrace's stop action does."""
+    begin_action(g, "stop", e)
+    g.a.movi(R.R1, 19)
+    g.a.call(Helper.send_signal)
+
+
 def gen_raise(g: Gen, e: ast.Call) -> None:
     act = begin_action(g, "raise", e)
     g.gen(e.args[0])
@@ -234,6 +250,9 @@ ACTIONS = {
     "stack": gen_stack,
     "ustack": gen_stack,
     "system": gen_system,
+    "freopen": gen_system,
+    "ftruncate": gen_ftruncate,
+    "stop": gen_stop,
     "raise": gen_raise,
 }
 
@@ -461,3 +480,6 @@ def emit_search(g: Gen, bounds: list[int], lo: int, hi: int, val: int, done: str
     emit_search(g, bounds, mid, hi, val, done)
     a.label(left)
     emit_search(g, bounds, lo, mid, val, done)
+
+
+from . import speculation as _speculation  # noqa: E402,F401  (speculate/commit/discard, speculation())

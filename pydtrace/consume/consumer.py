@@ -6,6 +6,7 @@ it reads aggregation maps through callables the session gives it, so it needs no
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from ..compile import layout as L
 from . import aggregate as A
 from . import datum as D
 from .printf import Arg, format_printf
+from .speculation import Speculations, records_data
 
 HEADER = struct.Struct("<IIII")
 ERROR = struct.Struct("<IIQ")
@@ -58,8 +60,10 @@ class Consumer:
         self.state = ConsumerState()
         self.header_done = False
         self.normal: dict[str, int] = {}
+        self.saved_out: Optional[Output] = None  # the output before freopen() redirected it
         self.printed: set[str] = set()  # aggregations printa() showed: not printed again at exit
         self.on_error: Optional[Callable[[int, int, int, int, int], None]] = None
+        self.specs = Speculations(self)
 
     @property
     def quiet(self) -> bool:
@@ -76,7 +80,9 @@ class Consumer:
 
     def record(self, mv: memoryview) -> None:
         kind, clause, probe_id, cpu = HEADER.unpack_from(mv, 0)
-        if kind == L.REC_DATA:
+        if kind >> L.SPEC_ID_SHIFT:  # speculative: kept until committed or discarded
+            self.specs.hold(kind, self.c.clauses[clause], mv)
+        elif kind == L.REC_DATA:
             self.data(self.c.clauses[clause], probe_id, cpu, mv)
         elif kind == L.REC_ERROR:
             fault, action, addr = ERROR.unpack_from(mv, L.HEADER)
@@ -97,14 +103,16 @@ class Consumer:
             self.out.write(f"{cpu:>3} {probe_id:>6} {fn:>32} ")
 
     def data(self, lay: L.ClauseLayout, probe_id: int, cpu: int, mv: memoryview) -> None:
-        if not self.quiet:
+        line = not self.quiet and records_data(lay)
+        if line:
             self.probe_line(probe_id, cpu)
         masks = struct.unpack_from(f"<{lay.mask_words}Q", mv, L.HEADER)
         for act in lay.actions:
             if masks[act.index // 64] >> (act.index % 64) & 1:
                 self.action(act, mv, probe_id)
-        if not self.quiet:
+        if line:
             self.out.write("\n")
+        self.specs.settle()
 
     def value(self, d: L.Datum, mv: memoryview) -> Any:
         if d.kind == "int":
@@ -147,6 +155,8 @@ class Consumer:
             self.state.exit_status = status
         elif kind == "printa":
             self.printa(act, mv)
+        elif kind in ("commit", "discard"):
+            self.specs.finish(kind, self.value(act.data[0], mv))
         elif kind in ("clear", "trunc"):
             for agg in act.aggs:
                 if kind == "clear":
@@ -160,12 +170,37 @@ class Consumer:
             self.normal.pop(act.aggs[0].name, None)
         elif kind == "setopt":
             self.setopt(act.extra["option"], act.extra["value"])
+        elif kind == "freopen":
+            self.freopen(format_printf(act.fmt, [self.arg(d, mv) for d in act.data]))
+        elif kind == "ftruncate":
+            self.out.flush()
+            try:
+                os.ftruncate(self.out.stream.fileno(), 0)
+                self.out.stream.seek(0)
+            except (OSError, ValueError, AttributeError):
+                pass  # not a regular file: nothing to truncate
         elif kind == "system":
             import subprocess
 
             self.out.flush()
             cmd = format_printf(act.fmt, [self.arg(d, mv) for d in act.data])
             subprocess.run(cmd, shell=True)
+
+    def freopen(self, path: str) -> None:
+        """freopen(path): later output goes to path (appended); freopen("") restores it."""
+        self.out.flush()
+        if self.saved_out is None:
+            self.saved_out = self.out
+        elif self.out is not self.saved_out:
+            self.out.stream.close()
+        if not path:
+            self.out = self.saved_out
+            return
+        try:
+            self.out = Output(open(path, "ab"))
+        except OSError as e:
+            self.err.write(f"dtrace: failed to open {path}: {e.strerror}\n")
+            self.out = self.saved_out
 
     def setopt(self, name: str, value: Optional[str]) -> None:
         if name.startswith("no") and value is None:
@@ -203,7 +238,14 @@ class Consumer:
     def error(self, clause: int, probe_id: int, cpu: int, fault: int, action: int, addr: int) -> None:
         p = self.probes.get(probe_id)
         desc = p.desc if p is not None else str(probe_id)
-        text = L.FAULT_TEXT.get(fault & 0xFFFFFFFF, "unknown fault").format(addr=f"{addr:#x}")
+        if p is not None and p.provider == "dtrace" and p.name == "ERROR":
+            # a fault in an ERROR clause does not fire ERROR again (DTRACEDROP_DBLERROR)
+            tag = "[DTRACEDROP_DBLERROR] " if self.options.get("droptags") else ""
+            self.err.write(f"dtrace: {tag}1 error in ERROR probe enabling\n")
+            self.err.flush()
+            return
+        text = L.FAULT_TEXT.get(fault & 0xFFFFFFFF, "unknown fault").format(
+            addr=f"{addr:#x}", index=addr - (1 << 64) if addr >> 63 else addr)
         self.err.write(f"dtrace: error in dt_clause_{clause} for probe ID {probe_id} ({desc}): "
                        f"{text} at BPF pc {action}\n")
         self.err.flush()
