@@ -16,6 +16,7 @@ from ..lang.errors import DError
 from . import layout as L
 from .aggbuckets import bucket_bounds, value_words
 from .codegen import Gen, int_info, is_str, rt
+from .strings import SYM_KINDS, store_symaddr, symaddr_kind, symaddr_size
 from .exprs import build_key, key_datums, normalize
 from .unit import G_ACTIVITY, REC_MAX, align
 
@@ -25,7 +26,8 @@ CONSUMER_ACTIONS = {"printa", "clear", "trunc", "normalize", "denormalize", "set
 RECORDING = {"printf", "trace", "tracemem", "print", "stack", "ustack", "printa", "exit", "clear",
              "commit", "discard",
              "trunc", "normalize", "denormalize", "setopt", "ftruncate", "freopen", "system",
-             "raise", "stop", "jstack", "printm"}
+             "raise", "stop", "jstack", "printm",
+             "func", "sym", "mod", "ufunc", "usym", "umod", "uaddr"}
 
 
 DESTRUCTIVE = {"system", "raise", "stop", "chill", "panic", "breakpoint", "copyout", "copyoutstr"}
@@ -95,12 +97,22 @@ def begin_action(g: Gen, kind: str, e: ast.Expr) -> L.Action:
     return act
 
 
-def record_value(g: Gen, act: L.Action, e: ast.Expr) -> L.Datum:
-    """Evaluate e and store it at the clause record's next free place."""
+def record_value(g: Gen, act: L.Action, e: ast.Expr, char_arrays_as_strings: bool = True) -> L.Datum:
+    """Evaluate e and store it at the clause record's next free place. A char array is
+    recorded as a string (printf's %s) unless the action shows raw bytes (trace())."""
     t = e.type
     r = rt(t)
     a = g.a
-    if is_str(t) or (isinstance(r, T.ArrayType) and getattr(r.elem.resolved, "char", False)):
+    sk = symaddr_kind(e)
+    if sk is not None:  # sym()/usym()...: the address (and pid), symbolised when printed
+        size = symaddr_size(sk)
+        d = L.Datum(reserve(g, size, e), size, sk, False, t)
+        g.gen(e)
+        store_symaddr(g, sk, g.u.rec_base + d.offset)
+        act.data.append(d)
+        return d
+    char_array = isinstance(r, T.ArrayType) and getattr(r.elem.resolved, "char", False)
+    if is_str(t) or (char_array and char_arrays_as_strings):
         size = g.u.strsize if is_str(t) else r.size
         d = L.Datum(reserve(g, size, e), size, "string", type=t)
         g.gen(e)
@@ -146,7 +158,7 @@ def gen_printf(g: Gen, e: ast.Call) -> None:
 
 def gen_trace(g: Gen, e: ast.Call) -> None:
     act = begin_action(g, "trace", e)
-    record_value(g, act, e.args[0])
+    record_value(g, act, e.args[0], char_arrays_as_strings=False)
 
 
 def gen_exit(g: Gen, e: ast.Call) -> None:
@@ -166,6 +178,44 @@ def gen_tracemem(g: Gen, e: ast.Call) -> None:
     act.data.append(d)
     if len(e.args) > 2:
         record_value(g, act, e.args[2])
+
+
+PRINT_MAX = 8192  # bytes of the object print() records at most (the rest shows as "...")
+
+
+def gen_print(g: Gen, e: ast.Call) -> None:
+    """print(ptr): the address and the object it points to, formatted by consume/printtype.py
+    (which cuts it at the printsize option, settable at run time); other values as themselves."""
+    arg = e.args[0]
+    act = begin_action(g, "print", e)
+    r = rt(arg.type)
+    if not isinstance(r, T.PtrType):
+        record_value(g, act, arg)
+        return
+    size = min(r.target.size, PRINT_MAX)
+    ptr = L.Datum(reserve(g, 8, e), 8, "int", False, arg.type)
+    obj = L.Datum(reserve(g, size, e), size, "bytes", type=r.target)
+    g.gen(arg)
+    g.a.stx(8, R.R7, g.u.rec_base + ptr.offset, R.R0)
+    g.probe_read(g.u.rec_base + obj.offset, size, R.R0)
+    act.data += [ptr, obj]
+
+
+def gen_printm(g: Gen, e: ast.Call) -> None:
+    """printm(size, addr) (BSD's): size bytes at addr, shown as tracemem() shows them."""
+    size_e, addr_e = e.args
+    size = size_e.value
+    if not size_e.type.is_integer() or not isinstance(size, int) or size <= 0:
+        raise DError("D_PRINTM_SIZE", size_e.loc, "printm( ) argument #1 must be a non-zero "
+                     "positive integral constant expression")
+    if not addr_e.type.is_pointer():
+        raise DError("D_PRINTM_ADDR", addr_e.loc, "printm( ) argument #2 is incompatible with "
+                     f"prototype:\n\tprototype: pointer\n\t argument: {addr_e.type.name()}")
+    act = begin_action(g, "printm", e)
+    d = L.Datum(reserve(g, size, e), size, "bytes")
+    g.gen(addr_e)
+    g.probe_read(g.u.rec_base + d.offset, size, R.R0)
+    act.data.append(d)
 
 
 def gen_agg_action(g: Gen, e: ast.Call) -> None:
@@ -241,6 +291,8 @@ ACTIONS = {
     "trace": gen_trace,
     "exit": gen_exit,
     "tracemem": gen_tracemem,
+    "print": gen_print,
+    "printm": gen_printm,
     "printa": gen_agg_action,
     "clear": gen_agg_action,
     "trunc": gen_agg_action,
@@ -254,6 +306,8 @@ ACTIONS = {
     "ftruncate": gen_ftruncate,
     "stop": gen_stop,
     "raise": gen_raise,
+    # sym(x); records like trace(sym(x))
+    **{name: lambda g, e: record_value(g, begin_action(g, "trace", e), e) for name in SYM_KINDS},
 }
 
 
@@ -321,8 +375,13 @@ def gen_aggregate(g: Gen, e: ast.Assign) -> None:
     g.zero_scratch(koff, lay.key_size)
     args = target.args if isinstance(target, ast.Index) else []
     for d, arg in zip(lay.keys, args):
+        sk = symaddr_kind(arg)
+        if sk is not None and d.size == symaddr_size(sk):
+            d.kind = sk  # sym() keys print as symbols (the key type does not say which)
         g.gen(arg)
-        if d.kind == "string":
+        if d.kind in SYM_KINDS.values():
+            store_symaddr(g, d.kind, koff + d.offset)
+        elif d.kind == "string":
             g.copy_str(koff + d.offset)
         else:
             normalize(g, arg.type)
