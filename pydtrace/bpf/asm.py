@@ -198,26 +198,66 @@ class Asm:
 
     # -- output
     def assemble(self, map_fd=lambda m: m) -> bytes:
-        """Encode, resolving labels and map references (`map_fd(map)` gives the fd)."""
+        """Encode, resolving labels and map references (`map_fd(map)` gives the fd).
+
+        A jump whose target is beyond the 16-bit offset becomes a `gotol` (JMP32|JA with a
+        32-bit immediate, kernel >= 6.4); a conditional one becomes `jcc +1; ja +1; gotol`.
+        Expanding a jump moves the code after it, so positions are recomputed until stable.
+        """
+        for name in {i.target for i in self.insns if i.target is not None}:
+            if name not in self.labels:
+                raise ValueError(f"undefined label {name}")
+        far: set[int] = set()  # conditional jumps expanded to three instructions
+        while True:
+            pos, p = [], 0
+            for i in range(len(self.insns)):
+                pos.append(p)
+                p += 3 if i in far else 1
+            pos.append(p)
+            at = {name: pos[idx] for name, idx in self.labels.items()}
+            grew = False
+            for i, insn in enumerate(self.insns):
+                if _is_cond_jump(insn) and i not in far and not _fits16(at[insn.target] - pos[i] - 1):
+                    far.add(i)
+                    grew = True
+            if not grew:
+                break
         out = []
-        for pc, insn in enumerate(self.insns):
+        for i, insn in enumerate(self.insns):
             if insn.map is not None:
                 insn = Insn(insn.code, insn.dst, insn.src, insn.off, map_fd(insn.map), insn.target)
-            if insn.target is not None:
-                if insn.target not in self.labels:
-                    raise ValueError(f"undefined label {insn.target}")
-                delta = self.labels[insn.target] - pc - 1
-                if insn.code & 0x07 in (JMP, JMP32) and not (insn.code == JMP | JMP_OPS["call"]):
-                    if not -(1 << 15) <= delta < (1 << 15):
-                        raise ValueError("jump too far")
-                    insn = Insn(insn.code, insn.dst, insn.src, delta, insn.imm)
-                else:  # calls and function pointers carry the distance in imm
-                    insn = Insn(insn.code, insn.dst, insn.src, insn.off, delta)
-            out.append(insn.encode())
+            if insn.target is None:
+                out.append(insn.encode())
+                continue
+            delta = at[insn.target] - pos[i] - 1
+            if i in far:
+                out.append(Insn(insn.code, insn.dst, insn.src, 1, insn.imm).encode())
+                out.append(Insn(JMP | JMP_OPS["ja"], off=1).encode())
+                out.append(Insn(JMP32 | JMP_OPS["ja"], imm=delta - 2).encode())
+            elif insn.code == JMP | JMP_OPS["ja"]:
+                if _fits16(delta):
+                    out.append(Insn(insn.code, off=delta).encode())
+                else:
+                    out.append(Insn(JMP32 | JMP_OPS["ja"], imm=delta).encode())
+            elif _is_cond_jump(insn):
+                out.append(Insn(insn.code, insn.dst, insn.src, delta, insn.imm).encode())
+            else:  # calls and function pointers carry the distance in imm
+                out.append(Insn(insn.code, insn.dst, insn.src, insn.off, delta).encode())
         return b"".join(out)
 
     def __len__(self) -> int:
         return len(self.insns)
+
+
+def _fits16(delta: int) -> bool:
+    return -(1 << 15) <= delta < (1 << 15)
+
+
+def _is_cond_jump(insn: Insn) -> bool:
+    """A conditional jump with a label (not ja, call or exit)."""
+    op = insn.code & 0xF0
+    return (insn.target is not None and insn.code & 0x07 in (JMP, JMP32)
+            and op not in (JMP_OPS["ja"], JMP_OPS["call"], JMP_OPS["exit"]))
 
 
 def to_s64(v: int) -> int:
