@@ -17,6 +17,7 @@ from .bpf.loader import Loaded, create_maps, load_programs
 from .bpf.ringbuf import RingBuffer
 from .compile import layout as L
 from .compile.program import Matched, compile_program, match_probes
+from .compile.speculation import find_spec_map, link as link_speculations
 from .consume.consumer import Consumer, Output, decode_key, decode_value
 from .consume import aggregate as A
 from .lang import ast
@@ -58,6 +59,7 @@ class Session:
         self.consumer: Optional[Consumer] = None
         self.stopping = False
         self.counted: dict[tuple[int, int], int] = {}  # drop counters already reported
+        self._kernel_types: Any = None  # lang.btftypes.KernelTypes, made on first compile
         self.last_status = time.monotonic()
 
     # ------------------------------------------------------------ compile
@@ -65,20 +67,24 @@ class Session:
     def compile(self, src: Source) -> Matched:
         """Parse, check and match one program; returns the probes it matched."""
         from .lang import check as checker
-        from .lang import parser
+        from .lang import dlib, parser
 
+        types = self.kernel_types()
+        names = dlib.TypeNames(types)
         try:
             prog = parser.parse(src.text, src.name, macro_args=self.macro_args,
                                 macro_vars=self.macro_vars(), is_file=src.kind == "script",
-                                probe_part=src.probe_part,
+                                probe_part=src.probe_part, typedef_names=names,
                                 defaultargs=bool(self.options.get("defaultargs")))
         except DError as e:
             # DTrace checks declarations as it parses: an earlier one's fault comes first
             partial = getattr(e, "partial", None)
             if partial is not None:
-                checker.check(partial, options=self.options)
+                checker.check(self.with_library(partial, src, names), types=types,
+                              options=self.options)
             raise
-        checked = checker.check(prog, options=self.options)
+        checked = checker.check(self.with_library(prog, src, names), types=types,
+                                options=self.options)
         for name, value, loc in checked.options:
             try:
                 set_option(self.options, name, value)
@@ -88,6 +94,29 @@ class Session:
         matched = match_probes(checked.clauses, self.table, zero_ok=bool(self.options.get("zdefs")))
         self.programs.append((src, checked, matched))
         return matched
+
+    def kernel_types(self) -> Any:
+        """The running kernel's types and symbols (lang.btftypes), one per session; nothing
+        is read until a program needs a kernel type name, type or symbol."""
+        if self._kernel_types is None:
+            from .lang.btftypes import KernelTypes
+
+            self._kernel_types = KernelTypes()
+        return self._kernel_types
+
+    def with_library(self, prog: ast.Program, src: Source, names: Any) -> ast.Program:
+        """`prog` behind the D library declarations it needs (lang.dlib; none with -xnolibs)."""
+        if self.options.get("nolibs"):
+            return prog
+        from .lang import dlib
+
+        types = self.kernel_types()
+        items = dlib.library_items(src.text, self.macro_args, type_names=names,
+                                   module_ok=lambda m: m == "vmlinux" or m in types.modules())
+        if not items:
+            return prog
+        return ast.Program(items=items + prog.items, used_macro_args=prog.used_macro_args,
+                           loc=prog.loc)
 
     def macro_vars(self) -> dict[str, int]:
         return {"pid": os.getpid(), "ppid": os.getppid(), "uid": os.getuid(), "gid": os.getgid(),
@@ -121,6 +150,9 @@ class Session:
     def load(self) -> None:
         self.enable_check()
         c = self.compiled
+        problem = link_speculations(c, self.options)  # nspec sizes the speculation map, loops
+        if problem:
+            raise EnableError(problem)
         self.loaded = create_maps(c)
         load_programs(c, self.loaded)
         self.ring = RingBuffer(self.loaded.map(c.ringbuf))
@@ -128,6 +160,8 @@ class Session:
         self.consumer = Consumer(c, probes, Output(self.options.get("_stream")), self.options,
                                  self.read_agg, self.clear_agg, testing=self.testing)
         self.consumer.on_error = self.fire_error
+        if find_spec_map(c) is not None:
+            self.consumer.specs.use_map(self.loaded.map(find_spec_map(c)))
 
     def special(self, name: str):
         """The loaded program of dtrace:::BEGIN/END/ERROR, if the script enables it."""
@@ -265,6 +299,7 @@ class Session:
                         self.consumer.err.write(drop_message(i, n - prev, cpu, tags))
         if dyn:
             self.consumer.err.write(drop_message(L.CNT_DYNDROPS, dyn, 0, tags))
+        self.consumer.err.write(self.consumer.specs.drop_messages(tags))
         self.consumer.err.flush()
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 from . import ast
 from . import builtins as B
@@ -37,8 +37,8 @@ from .types import (
     fold_binary, int_literal_type, promote, ptr_compat, type_compat, type_equal, wrap,
 )
 
-__all__ = ["VarSym", "AggSym", "BuiltinSym", "FuncSym", "FieldSym", "EnumSym", "InlineSym",
-           "Translator", "XlateSym", "CheckedProgram", "check"]
+__all__ = ["VarSym", "AggSym", "BuiltinSym", "KernelSym", "FuncSym", "FieldSym", "EnumSym",
+           "InlineSym", "Translator", "XlateSym", "CheckedProgram", "check"]
 
 
 # ------------------------------------------------------------------ symbols
@@ -92,6 +92,15 @@ class BuiltinSym:
     name: str
     type: Optional[DType]
     index: Optional[int] = None
+
+
+class KernelSym(NamedTuple):
+    """A kernel symbol named with ` (`max_pfn, vmlinux`jiffies): the code generator
+    reads its address as sym[1]; an extern the program declares itself has address 0."""
+
+    name: str
+    addr: int
+    type: DType
 
 
 @dataclass(eq=False)
@@ -172,7 +181,7 @@ REF, MOD = 1, 2
 LVALUE, WRITABLE, ALLOCA = "lvalue", "writable", "alloca"
 
 _OPT_SIZE = {"aggsize", "bufsize", "dynvarsize", "specsize", "strsize", "pcapsize",
-             "scratchsize", "lockmem"}
+             "scratchsize", "lockmem", "printsize"}
 _OPT_RATE = {"aggrate", "cleanrate", "statusrate", "switchrate"}
 _OPT_NUM = {"cpu", "jstackframes", "jstackstrsize", "nspec", "stackframes", "ustackframes",
             "maxframes", "stackindent", "aggsortkeypos", "aggsortpos", "bpflogsize",
@@ -1230,7 +1239,9 @@ class _Checker:
         return e
 
     def c_CharLit(self, e: ast.CharLit, flags: int) -> ast.Expr:
-        e.type = INT
+        # the lexer makes a character constant an integer token (not decimal): a
+        # multi-character constant too long for an int is unsigned int, then long
+        e.type = int_literal_type(e.val, hex(e.val)) or INT
         e.value = e.val
         return e
 
@@ -1244,10 +1255,13 @@ class _Checker:
         e.value = e.val
         return e
 
-    def _intconst(self, value: int, t: DType, like: Any, narrow: bool = False) -> ast.Expr:
+    def _intconst(self, value: int, t: DType, like: Any, narrow: bool = False,
+                  src: Optional[DType] = None) -> ast.Expr:
         """A folded constant. DTrace keeps folded values in 64 bits whatever their type
         (dt_node_op2); only a cast narrows them to the type (dt_cast)."""
-        if narrow:
+        if narrow and src is not None and src.is_integer() and 0 < t.size < src.size:
+            value &= (1 << 8 * t.size) - 1  # dt_cast(): narrowing keeps the bits, unsigned
+        elif narrow:
             value = wrap(value, t)
         else:
             value &= (1 << 64) - 1
@@ -1356,7 +1370,7 @@ class _Checker:
             raise _err("D_IDENT_UNDEF", e, f"failed to resolve {scope}`{e.name}: Unknown symbol "
                        f"name")
         e.type, addr = got
-        e.sym = BuiltinSym(f"{e.module or ''}`{e.name}", e.type)
+        e.sym = KernelSym(f"{e.module or ''}`{e.name}", addr, e.type)
         e.value = None
         self.setfl(e, LVALUE)
         if not isinstance(e.type.resolved, ArrayType):
@@ -1649,7 +1663,7 @@ class _Checker:
         if ALLOCA in self.fl(cp):
             self.setfl(e, ALLOCA)
         if _is_intconst(cp) and lt.is_integer():
-            n = self._intconst(cp.value, lt, e, narrow=True)
+            n = self._intconst(cp.value, lt, e, narrow=True, src=rt)
             return n
         return e
 
@@ -2059,7 +2073,9 @@ class _Checker:
             raise _err("D_OP_INCOMPAT", e, f"operands have incompatible types: \"{_tname(lp)}\" "
                        f"+ \"{_tname(rp)}\"")
         lr = lt.resolved
-        if isinstance(lr, ArrayType) and _is_intconst(rp) and _as_u64(rp.value) >= lr.count \
+        # a kernel array of dynamic size (a flexible array member, `numbers[]`) has count 0
+        if isinstance(lr, ArrayType) and lr.count and _is_intconst(rp) and \
+                _as_u64(rp.value) >= lr.count \
                 and not (isinstance(lp, ast.Index) and isinstance(lp.sym, VarSym)):
             raise _err("D_ARR_BOUNDS", e, f"index outside array bounds: {_as_u64(rp.value)}, max "
                        f"is {lr.count}")
@@ -2138,6 +2154,12 @@ class _Checker:
         ptr = isinstance(to.resolved, PtrType)
         e.sym = XlateSym(x, rp, ptr)
         e.type = DynType("pointer to translated data" if ptr else "translated data")
+        if not ptr:  # the whole translated struct may be a value: cook its members for codegen
+            try:
+                e.sym.members = {n: self._xlate_member(ast.Member(e, n, loc=e.loc), e, ".")
+                                 for n in x.members}
+            except DError:
+                e.sym.members = None
         return e
 
     def _xlate_member(self, e: ast.Member, lp: ast.Expr, op: str) -> ast.Expr:
@@ -2225,7 +2247,9 @@ def _parse_version(s: str) -> Optional[tuple]:
         return None
 
 
-def _parse_size(s: str) -> int:
+def _parse_size(s: str | int) -> int:
+    if isinstance(s, int):  # -x options arrive already parsed (options.set_option)
+        return s
     v = s.strip().lower()
     num = v.rstrip("kmgt")
     suf = v[len(num):]

@@ -773,13 +773,16 @@ class TypeTable:
 
     # -- names ------------------------------------------------------------------
     def typedef(self, name: str, module: Optional[str] = None) -> Optional[DType]:
-        """A typedef name (or D's `string`), None if unknown."""
-        if module is None:
+        """A typedef name (or D's `string`), None if unknown.  Module "D" is the program's
+        own types and D's typedefs, "C" the C intrinsics (DTrace's two containers)."""
+        if module in (None, "D"):
             if name == "string":
                 return self.string
             t = self.typedefs.get(name) or D_TYPEDEFS.get(name)
-            if t is not None:
+            if t is not None or module == "D":
                 return t
+        if module == "C":
+            return INTRINSICS.get(name)
         t = self.source.lookup("typedef", name, module)
         if t is not None:
             return t
@@ -797,9 +800,9 @@ class TypeTable:
     def tag(self, kind: str, name: str, module: Optional[str] = None,
             create: bool = True) -> Optional[DType]:
         """`struct NAME` / `union NAME` / `enum NAME`; a forward tag if nobody defines it."""
-        if module is None and (kind, name) in self.tags:
+        if module in (None, "D") and (kind, name) in self.tags:
             return self.tags[(kind, name)]
-        t = self.source.lookup(kind, name, module)
+        t = self.source.lookup(kind, name, module) if module not in ("C", "D") else None
         if t is not None:
             return t
         if not create:
