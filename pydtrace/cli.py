@@ -90,6 +90,7 @@ class Command:
     cpp_args: list[str] = field(default_factory=list)
     output: Optional[str] = None
     command: Optional[str] = None
+    child: Optional["Child"] = None
     pids: list[int] = field(default_factory=list)
     verbose: bool = False
 
@@ -231,8 +232,6 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def run(argv: list[str]) -> int:
-    from .session import Session
-
     if not argv:
         sys.stderr.write(USAGE)
         return E_USAGE
@@ -248,6 +247,21 @@ def run(argv: list[str]) -> int:
         sys.stderr.write(USAGE)
         return E_USAGE
     testing = "_DTRACE_TESTING" in os.environ
+    if cmd.command is not None:
+        cmd.child = Child(cmd.command)
+        cmd.options["target"] = cmd.child.pid
+    elif cmd.pids:
+        cmd.options["target"] = cmd.pids[0]
+    try:
+        return run_specs(cmd, testing)
+    finally:
+        if cmd.child is not None and cmd.child.poll() is None:
+            cmd.child.kill()
+
+
+def run_specs(cmd: Command, testing: bool) -> int:
+    from .session import Session
+
     session = Session(options=cmd.options, macro_args=[cmd.specs[0][1]] + cmd.args, testing=testing)
     errtags = bool(cmd.options.get("errtags"))
     notices = []
@@ -268,12 +282,12 @@ def run(argv: list[str]) -> int:
         compiled = session.build()  # code generation is part of compiling, as in DTrace
     except DError as e:
         raise Fatal(compile_message(src, e, errtags)) from None
-    if not session.options.get("quiet"):  # -q or a quiet pragma silences these notices
-        sys.stderr.write("".join(notices))
     if cmd.show_bpf:
         show_bpf(compiled)
-    if cmd.compile_only:
+    if cmd.compile_only:  # -e: compiled, not enabled, so nothing "matched" is reported
         return E_SUCCESS
+    if not session.options.get("quiet"):  # -q or a quiet pragma silences these notices
+        sys.stderr.write("".join(notices))
     if total == 0 and not cmd.options.get("zdefs"):
         raise Fatal("dtrace: no probes matched")
     return trace(session, cmd)
@@ -315,9 +329,12 @@ def trace(session, cmd: Command) -> int:
             raise Fatal(f"dtrace: could not enable tracing: {e.strerror or e}") from None
         except EnableError as e:
             raise Fatal(f"dtrace: could not enable tracing: {e}") from None
-        child = start_command(cmd)
         session.start()
-        session.loop_until(child)
+        if cmd.child is not None:
+            cmd.child.go()
+        session.loop_until(cmd.child)
+        if cmd.child is not None and cmd.child.poll() is not None:
+            sys.stderr.write(f"dtrace: pid {cmd.child.pid} has exited\n")
         session.stop()
         status = session.consumer.state.exit_status
         return status if status is not None else E_SUCCESS
@@ -329,9 +346,41 @@ def trace(session, cmd: Command) -> int:
             out.close()
 
 
-def start_command(cmd: Command):
-    if cmd.command is None:
-        return None
-    import subprocess
+class Child:
+    """The -c command: created before compiling (its pid is $target), held before exec until
+    the probes are enabled, then let go. Forked by hand: subprocess.Popen would wait for the
+    exec, which the gate holds back."""
 
-    return subprocess.Popen(cmd.command, shell=True)
+    def __init__(self, command: str):
+        gate_r, self.gate_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the go, then become the command
+            try:
+                os.close(self.gate_w)
+                os.read(gate_r, 1)
+                os.execvp("/bin/sh", ["sh", "-c", command])
+            finally:
+                os._exit(127)
+        os.close(gate_r)
+        self.pid = pid
+        self.status: Optional[int] = None
+
+    def go(self) -> None:
+        if self.gate_w >= 0:
+            os.write(self.gate_w, b"g")
+            os.close(self.gate_w)
+            self.gate_w = -1
+
+    def poll(self) -> Optional[int]:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.status = os.waitstatus_to_exitcode(status)
+        return self.status
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.go()
+            os.waitpid(self.pid, 0)
+            self.status = -signal.SIGKILL

@@ -24,7 +24,7 @@ class OptionError(Exception):
 SIZE_OPTIONS = {"aggsize", "bufsize", "dynvarsize", "specsize", "strsize", "scratchsize",
                 "lockstatsize", "maxframes", "nspec", "cpu", "jstackframes", "jstackstrsize",
                 "stackframes", "ustackframes", "aggsortkeypos", "aggsortpos", "stackindent",
-                "pcapsize", "dtypes"}
+                "pcapsize", "dtypes", "printsize"}
 RATE_OPTIONS = {"aggrate", "cleanrate", "statusrate", "switchrate"}
 FLAG_OPTIONS = {"aggpercpu", "aggsortkey", "aggsortrev", "destructive", "flowindent", "quiet",
                 "rawbytes", "zdefs", "errtags", "grabanon", "ctypes", "droptags", "knodefs",

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from .bpf.loader import Loaded, create_maps, load_programs
 from .bpf.ringbuf import RingBuffer
 from .compile import layout as L
+from .compile.unit import ACTIVE, G_ACTIVITY, WARMUP
 from .compile.program import Matched, compile_program, match_probes
 from .compile.speculation import find_spec_map, link as link_speculations
 from .consume.consumer import Consumer, Output, decode_key, decode_value
@@ -157,8 +158,11 @@ class Session:
         load_programs(c, self.loaded)
         self.ring = RingBuffer(self.loaded.map(c.ringbuf))
         probes = {p.id: p for _s, _c, m in self.programs for p in m.probes}
+        from .consume.symbols import SystemSymbolizer
+
         self.consumer = Consumer(c, probes, Output(self.options.get("_stream")), self.options,
-                                 self.read_agg, self.clear_agg, testing=self.testing)
+                                 self.read_agg, self.clear_agg, testing=self.testing,
+                                 syms=SystemSymbolizer())
         self.consumer.on_error = self.fire_error
         if find_spec_map(c) is not None:
             self.consumer.specs.use_map(self.loaded.map(find_spec_map(c)))
@@ -184,15 +188,23 @@ class Session:
             self.pending_errors.append((0, probe_id, clause, action, fault, addr))
 
     def start(self) -> None:
-        """BEGIN first (synchronously, in our process), then attach every other site."""
+        """As dtrace_go(): enable every probe while the state is WARMUP (they fire but
+        record nothing), run BEGIN (synchronously, in our process), then go ACTIVE unless
+        BEGIN called exit(); only then are BEGIN's records consumed."""
         self.pending_errors: list[tuple[int, ...]] = []
-        self.run_special("BEGIN")
-        if self.done():
-            return
         for sp, prog in self.loaded.programs:
-            if sp.site.probes[0].provider == "dtrace":
-                continue
-            self.links.extend(sp.site.provider.attach(sp.site, prog))
+            if sp.site.probes[0].provider != "dtrace":
+                self.links.extend(sp.site.provider.attach(sp.site, prog))
+        prog = self.special("BEGIN")
+        if prog is not None:
+            prog.test_run(testrun_ctx(()))
+        g = self.loaded.map(self.compiled.globals)
+        value = bytearray(g.lookup(b"\0\0\0\0"))
+        if struct.unpack_from("<q", value, G_ACTIVITY)[0] == WARMUP:
+            # nothing but BEGIN can have run, so nothing else wrote the globals meanwhile
+            struct.pack_into("<q", value, G_ACTIVITY, ACTIVE)
+            g.update(b"\0\0\0\0", bytes(value))
+        self.drain()
 
     def drain(self) -> None:
         self.ring.drain(self.consumer.record)

@@ -37,3 +37,22 @@ def start(*args: str) -> subprocess.Popen:
     e.pop("_DTRACE_TESTING", None)
     return subprocess.Popen([sys.executable, "-m", "pydtrace", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=e)
+
+
+def wait_matched(p: subprocess.Popen, timeout: float = 20) -> str:
+    """Read dtrace's stderr until its 'matched N probes' notice (printed once the programs
+    are compiled; not in quiet mode), or until the timeout; returns what was read."""
+    import select
+    import time
+
+    seen = ""
+    deadline = time.time() + timeout
+    while time.time() < deadline and "matched" not in seen:
+        ready, _, _ = select.select([p.stderr], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            break
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen += line
+    return seen

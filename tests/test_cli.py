@@ -45,14 +45,20 @@ def test_pdesc_zero_and_Z():
     r = dtrace("-e", "-n", "syscall::nosuchcall:entry")
     assert r.rc == 1
     assert "probe description syscall::nosuchcall:entry does not match any probes" in r.err
-    r = dtrace("-e", "-Z", "-n", "syscall::nosuchcall:entry")
-    assert r.rc == 0 and "matched 0 probes" in r.err
-
-
-def test_compile_only_reports_matches():
-    r = dtrace("-e", "-n", "syscall::read*:entry")
+    r = dtrace("-Z", "-n", "syscall::nosuchcall:entry", "-n", "BEGIN { exit(0); }")
     assert r.rc == 0
-    assert r.err.startswith("dtrace: description 'syscall::read*:entry' matched ")
+    assert "description 'syscall::nosuchcall:entry' matched 0 probes" in r.err
+
+
+def test_compile_only_enables_nothing_and_reports_no_matches():
+    r = dtrace("-e", "-n", "syscall::read*:entry")
+    assert (r.rc, r.out, r.err) == (0, "", "")
+
+
+def test_run_reports_matches():
+    r = dtrace("-n", "syscall::read*:entry /pid == $target/ { exit(0); }", "-c", "cat /etc/hostname")
+    assert r.rc == 0
+    assert r.err.startswith("dtrace: description 'syscall::read*:entry /pid == $target/ { exit(0); }' matched 5 probes")
 
 
 def test_list_header_and_dtrace_probes():

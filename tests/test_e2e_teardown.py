@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from dtrace_run import start
+from dtrace_run import start, wait_matched
 
 pytestmark = pytest.mark.needs_bpf
 
@@ -18,11 +18,8 @@ def our_program_ids(pid_hint=None) -> set[int]:
 
 def started_dtrace():
     before = our_program_ids()
-    p = start("-qn", "syscall::read:entry { @[execname] = count(); } tick-1s { printf(\"tick\\n\"); }")
-    for _ in range(200):
-        line = p.stderr.readline()
-        if "matched" in line or not line:
-            break
+    p = start("-n", "syscall::read:entry { @[execname] = count(); } tick-1s { printf(\"tick\\n\"); }")
+    wait_matched(p)
     deadline = time.time() + 10
     while time.time() < deadline and not (our_program_ids() - before):
         time.sleep(0.05)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..compile.layout import Compiled, MapSpec, SiteProgram
-from ..compile.unit import G_WALLOFF
+from ..compile.unit import G_ACTIVITY, G_WALLOFF, WARMUP
 from .maps import Map
 from .program import Program, VerifierError, load_program
 from .sys import MapType
@@ -54,6 +54,7 @@ def create_maps(compiled: Compiled) -> Loaded:
         g = out.map(compiled.globals)
         value = bytearray(g.value_size)
         struct.pack_into("<q", value, G_WALLOFF, boot_to_wall)
+        struct.pack_into("<q", value, G_ACTIVITY, WARMUP)  # until BEGIN has run
         g.update(b"\0\0\0\0", bytes(value))
     except Exception:
         out.close()

@@ -24,7 +24,7 @@ from ..lang import types as T
 from ..lang.errors import DError
 from ..providers.base import Ctx, Site
 from . import layout as L
-from .unit import G_ACTIVITY, G_WALLOFF, PROBE_ENTRY, PROBE_STR, SCRATCH, Unit, align, no_scratch
+from .unit import ACTIVE, DRAINING, G_ACTIVITY, G_WALLOFF, PROBE_ENTRY, PROBE_STR, SCRATCH, Unit, align, no_scratch
 
 FP_KEY = -8  # u32/u64 map key
 FP_FAULT = -16
@@ -121,12 +121,16 @@ class Gen:
         done = a.new_label("done")
         a.jcc("==", R.R0, None, done, imm=0)
         a.mov(R.R7, R.R0)
+        # The activity word (globals[0]) follows dtrace_state: WARMUP until BEGIN has run,
+        # then ACTIVE, then DRAINING once exit() ran. END and ERROR always run; BEGIN runs
+        # in WARMUP; every other probe records only while ACTIVE.
         first = self.site.probes[0]
         self.after_exit = first.provider == "dtrace" and first.name in ("END", "ERROR")
-        if not self.after_exit:
+        self.is_begin = first.provider == "dtrace" and first.name == "BEGIN"
+        if not self.after_exit and not self.is_begin:
             a.ld_map_value(R.R1, self.u.globals, G_ACTIVITY)
             a.ldx(8, R.R1, R.R1, 0)
-            a.jcc("!=", R.R1, None, done, imm=0)
+            a.jcc("!=", R.R1, None, done, imm=ACTIVE)
         self.select_probe(done)
         if self.u.this_size:
             for off in range(0, self.u.this_size, 8):
@@ -154,16 +158,24 @@ class Gen:
         else:
             a.ld_map_value(R.R8, self.u.probetab, self.probe_base)
 
-    def read_regs_field(self, off: int, fault: str) -> None:
-        """r0 = ((struct pt_regs *)ctx[0])->field, for raw syscall tracepoints."""
+    def read_regs_field(self, off: int, leave: Optional[str] = None) -> None:
+        """r0 = ((struct pt_regs *)ctx[0])->field, for raw syscall tracepoints. An unreadable
+        field jumps to `leave` (in the prologue) or faults the clause."""
         a = self.a
         a.mov(R.R1, R.FP)
         a.alu("+", R.R1, None, FP_TMP)
         a.movi(R.R2, 8)
         a.ldx(8, R.R3, R.R6, 0)
         a.alu("+", R.R3, None, off)
+        a.stx(8, R.FP, FP_FADDR, R.R3)
         a.call(Helper.probe_read_kernel)
-        a.jcc("!=", R.R0, None, fault, imm=0)
+        if leave is not None:
+            a.jcc("!=", R.R0, None, leave, imm=0)
+        else:
+            ok = a.new_label("regs")
+            a.jcc("==", R.R0, None, ok, imm=0)
+            self.fail(L.FLT_BADADDR)
+            a.label(ok)
         a.ldx(8, R.R0, R.FP, FP_TMP)
 
     # ------------------------------------------------------------ clauses
@@ -172,7 +184,7 @@ class Gen:
         a = self.a
         lay = self.u.clauses[index]
         self.clause_layout = lay
-        skip = a.new_label("skip")
+        skip = self.skip_label = a.new_label("skip")  # ends the clause quietly (speculate())
         self.err_label = a.new_label("fault")
         self.err_used = False
         if self.multi:
@@ -184,8 +196,9 @@ class Gen:
             # once exit() ran, later clauses of this firing do nothing (DTrace's draining)
             a.ld_map_value(R.R1, self.u.globals, G_ACTIVITY)
             a.ldx(8, R.R1, R.R1, 0)
-            a.jcc("!=", R.R1, None, skip, imm=0)
+            a.jcc("==", R.R1, None, skip, imm=DRAINING)
         self.tmp = self.u.tmp_base
+        self.action_index = 0  # a fault in the predicate reports no action
         if clause.predicate is not None:
             self.cond(clause.predicate, skip)
             self.tmp = self.u.tmp_base
@@ -325,6 +338,9 @@ class Gen:
 
     def load_mem(self, size: int, signed: bool) -> None:
         """r0 = *(intN *)r0 from kernel memory, faulting on a bad address."""
+        from .strings import alloca_guard
+
+        alloca_guard(self, size)  # alloca space is only readable below its top
         a = self.a
         a.stx(8, R.FP, FP_FADDR, R.R0)
         a.mov(R.R3, R.R0)

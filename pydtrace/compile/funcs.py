@@ -2,6 +2,8 @@
 
 A generator takes the Gen and the checked Call and leaves the result in r0: a scalar, or the
 address of a string/buffer (usually a scratch temporary it allocates with g.scratch()).
+The string and utility subroutines (strjoin, substr, index, strtok, alloca, inet_ntoa, ...)
+are in strings.py, which registers them here.
 """
 
 from __future__ import annotations
@@ -73,37 +75,6 @@ def gen_copyinstr(g: Gen, e: ast.Call) -> None:
     g.scratch_ptr(R.R0, dst)
 
 
-@func("copyin")
-def gen_copyin(g: Gen, e: ast.Call) -> None:
-    """copyin(addr, size): user memory into a scratch buffer; the result is its address."""
-    a = g.a
-    size = e.args[1].value
-    if not isinstance(size, int):
-        raise DError("D_UNKNOWN", e.loc, "copyin( ) with a size that is not a constant is not supported yet")
-    if size <= 0 or size > 4096:
-        raise DError("D_UNKNOWN", e.loc, "copyin( ) size must be between 1 and 4096")
-    dst = g.scratch(size, e.loc)
-    g.gen(e.args[0])
-    g.probe_read(dst, size, R.R0, user=True)
-    g.scratch_ptr(R.R0, dst)
-
-
-@func("strlen")
-def gen_strlen(g: Gen, e: ast.Call) -> None:
-    a = g.a
-    g.gen(e.args[0])
-    tmp = g.scratch(g.u.strsize, e.loc)
-    a.mov(R.R3, R.R0)
-    g.scratch_ptr(R.R1, tmp)
-    a.movi(R.R2, g.u.strsize)
-    a.call(Helper.probe_read_kernel_str)
-    ok = a.new_label("len")
-    a.jcc("s>", R.R0, None, ok, imm=0)
-    a.movi(R.R0, 1)
-    a.label(ok)
-    a.alu("-", R.R0, None, 1)
-
-
 @func("stringof")
 def gen_stringof(g: Gen, e: ast.Call) -> None:
     g.gen(e.args[0])
@@ -144,6 +115,7 @@ def gen_rand(g: Gen, e: ast.Call) -> None:
 def gen_getmajor(g: Gen, e: ast.Call) -> None:
     """Linux dev_t: major in bits 20 and up (MINORBITS = 20)."""
     g.gen(e.args[0])
+    g.a.zext(R.R0, R.R0, 32)  # dev_t is 32 bits
     g.a.alu(">>", R.R0, None, 20)
 
 
@@ -151,3 +123,7 @@ def gen_getmajor(g: Gen, e: ast.Call) -> None:
 def gen_getminor(g: Gen, e: ast.Call) -> None:
     g.gen(e.args[0])
     g.a.alu("&", R.R0, None, (1 << 20) - 1)
+
+
+# the string and utility subroutines register themselves in FUNCS
+from . import strings  # noqa: E402,F401

@@ -35,6 +35,8 @@ FLT_KPRIV = 6
 FLT_UPRIV = 7
 FLT_TUPOFLOW = 8
 FLT_BADSTACK = 9
+FLT_BADSIZE = 10
+FLT_BADINDEX = 11  # index outside a declared array; the index is reported as the address
 
 FAULT_TEXT = {
     FLT_BADADDR: "invalid address ({addr})",
@@ -46,6 +48,8 @@ FAULT_TEXT = {
     FLT_UPRIV: "invalid user access ({addr})",
     FLT_TUPOFLOW: "tuple stack overflow",
     FLT_BADSTACK: "bad stack",
+    FLT_BADSIZE: "invalid size ({addr})",
+    FLT_BADINDEX: "index out of bounds ({index})",
 }
 
 # Per-CPU counters in the `counters` map (u64 each).

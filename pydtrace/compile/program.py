@@ -12,6 +12,7 @@ from . import layout as L
 from .actions import count_actions
 from .codegen import NSYSCALLS, Gen
 from .exprs import var_home
+from .strings import reserve_areas
 from .unit import PROBE_ENTRY, Unit
 
 
@@ -70,6 +71,7 @@ def compile_program(checked: Any, matched: Matched, table: ProbeTable, options: 
     for sym in checked.vars.values():
         if sym.scope == "this":
             var_home(_Shim(unit), sym)
+    reserve_areas(unit, checked.clauses, options)  # strtok()/alloca() state, per firing
     for i, c in enumerate(checked.clauses):
         nact = count_actions(c.body)
         words = max(1, (nact + 63) // 64)

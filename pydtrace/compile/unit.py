@@ -21,7 +21,8 @@ SCRATCH = 32768  # per-CPU array values are limited to 32 KiB (PCPU_MIN_UNIT_SIZ
 REC_MAX = 12288
 PROBE_ENTRY = 8 + 8 + 64 * 4  # probe id, clause mask, provider, module, function, name
 PROBE_STR = {"probeprov": 16, "probemod": 16 + 64, "probefunc": 16 + 128, "probename": 16 + 192}
-G_ACTIVITY = 0  # globals[0]: non-zero once exit() ran: probes stop recording (draining)
+G_ACTIVITY = 0  # globals[0]: the tracing state, one of:
+ACTIVE, DRAINING, WARMUP = 0, 1, 2  # probes record only while ACTIVE; exit() sets DRAINING
 G_WALLOFF = 8  # globals[8]: walltimestamp - boot-time clock, set at load
 G_FIRST = 16
 DYNVAR_OVERHEAD = 64  # bytes DTrace charges each dynamic variable beyond key and value
@@ -59,6 +60,7 @@ class Unit:
         self.probetab = self.add_map("probetab", MapType.ARRAY, 4, PROBE_ENTRY, 1)
         self.zeros = self.add_map("zeros", MapType.ARRAY, 4, 8, 1)  # initial aggregation values
         self.dynvars = dynvars
+        self.destructive = False  # uses an action that needs -w
         self.aggsize = aggsize
         self._strings: dict[bytes, int] = {}
         self._strtab = bytearray(8)  # offset 0..7: the empty string
@@ -67,6 +69,7 @@ class Unit:
         self.this_size = 0
         self.clauses: list[ClauseLayout] = []
         self.aggs: dict[str, AggLayout] = {}
+        self.specs: MapSpec | None = None  # speculation states, made on first use (speculation.py)
 
     # -- maps
     def add_map(self, name: str, type_: int, key_size: int, value_size: int, max_entries: int,
@@ -103,7 +106,7 @@ class Unit:
         k = (scope, name)
         if k in self.homes:
             return self.homes[k]
-        size = align(max(size, 1))
+        exact, size = max(size, 1), align(max(size, 1))
         if scope == "this":
             h = VarHome("this", self.this_size, size)
             self.this_size += size
@@ -119,10 +122,11 @@ class Unit:
                 datums.append(Datum(off, align(ksize), kind))
                 off += align(ksize)
             prefix = "s_" if scope == "self" else "a_"
-            entries = max(1, self.dynvars // (max(off, 8) + size + DYNVAR_OVERHEAD))
-            spec = self.add_map(prefix + name, MapType.HASH, max(off, 8), size, entries,
+            entries = max(1, self.dynvars // (max(off, 8) + exact + DYNVAR_OVERHEAD))
+            spec = self.add_map(prefix + name, MapType.HASH, max(off, 8), exact, entries,
                                 flags=1)  # BPF_F_NO_PREALLOC: pay for what is used
-            h = VarHome("map", 0, size, spec, max(off, 8), datums)
+            spec.dynamic = True
+            h = VarHome("map", 0, exact, spec, max(off, 8), datums)
         self.homes[k] = h
         return h
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 from ..compile import layout as L
 from . import aggregate as A
 from . import datum as D
+from . import printtype
 from .printf import Arg, format_printf
 from .speculation import Speculations, records_data
 
@@ -125,6 +126,10 @@ class Consumer:
         if d.kind in ("stack", "ustack"):
             pcs = struct.unpack_from(f"<{d.size // 8}Q", mv, d.offset)
             return tuple(pc for pc in pcs if pc)
+        if d.kind in ("sym", "mod"):  # sym()/func()/mod(): a kernel address
+            return struct.unpack_from("<Q", mv, d.offset)[0]
+        if d.kind in ("usym", "uaddr", "umod"):  # (pid, user address)
+            return struct.unpack_from("<QQ", mv, d.offset)
         return bytes(mv[d.offset:d.offset + d.size])
 
     def arg(self, d: L.Datum, mv: memoryview) -> Arg:
@@ -134,6 +139,9 @@ class Consumer:
         kind = act.kind
         if kind == "printf":
             self.out.write(format_printf(act.fmt, [self.arg(d, mv) for d in act.data], syms=self.syms))
+        elif kind == "trace" and act.data[0].kind in ("sym", "mod", "usym", "uaddr", "umod"):
+            d = act.data[0]
+            self.out.write(D.format_key(self.value(d, mv), d.kind, d.size, self.syms))
         elif kind == "trace":
             d = act.data[0]
             self.out.write(D.format_trace(self.value(d, mv), d.kind, d.size, d.signed, quiet=self.quiet,
@@ -142,6 +150,10 @@ class Consumer:
             data = self.value(act.data[0], mv)
             dsize = self.value(act.data[1], mv) if len(act.data) > 1 else None
             self.out.write(D.format_tracemem(data, dsize))
+        elif kind == "print":
+            self.out.write(printtype.format_action(act, mv, self.options.get("printsize")))
+        elif kind == "printm":
+            self.out.write(D.format_rawbytes(self.value(act.data[0], mv)))
         elif kind in ("stack", "ustack"):
             d = act.data[0]
             pcs = self.value(d, mv)
@@ -285,6 +297,10 @@ def decode_key(agg: L.AggLayout, key: bytes) -> tuple:
             b = key[d.offset:d.offset + d.size]
             n = b.find(b"\0")
             out.append(b if n < 0 else b[:n])
+        elif d.kind in ("usym", "uaddr", "umod"):  # (pid, user address)
+            out.append(struct.unpack_from("<QQ", key, d.offset))
+        elif d.kind in ("sym", "mod"):
+            out.append(struct.unpack_from("<Q", key, d.offset)[0])
         else:
             v = int.from_bytes(key[d.offset:d.offset + 8], "little", signed=True)
             out.append(v)

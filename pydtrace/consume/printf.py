@@ -741,10 +741,14 @@ def int_value(conv: Conversion, value: int, size: int, signed: bool, normal: int
     """The value pfprint_sint/uint/dint pass to printf for `conv`."""
     d = _CONVERSIONS[conv.name]
     printer = d.printer
-    if printer == "dint":
-        printer = "sint" if signed else "uint"
     if size not in (1, 2, 4, 8):
         size = 8
+    if printer == "dint":
+        printer = "sint" if signed else "uint"
+        if signed and size < 4:
+            # %d passes a char or short as C passes it to printf: promoted to int from
+            # the value as computed (a folded (char)0x...ef is 0xef, as dt_cast leaves it)
+            size = 4
     if printer == "sint":
         v = _wrap(value, size, True)
         n = _wrap(normal, 8 if size == 8 else 4, True) or 1

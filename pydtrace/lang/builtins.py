@@ -154,6 +154,7 @@ FUNCTIONS: dict[str, BuiltinFunc] = {f.name: f for f in (
     BuiltinFunc("print", _A, "void(@)", (1, 9)),
     BuiltinFunc("printa", _A, "void(@, ...)"),
     BuiltinFunc("printf", _A, "void(string, ...)"),
+    BuiltinFunc("printm", _A, "void(size_t, @)"),
     BuiltinFunc("progenyof", _F, "int(pid_t)"),
     BuiltinFunc("quantize", _G, "void(@, ...)"),
     BuiltinFunc("raise", _A, "void(int)"),
