@@ -23,8 +23,7 @@ from pydtrace.consume.aggregate import (
     sort_entries, stddev_value, avg_value, trunc, update, zero, s64)
 from pydtrace.consume.printf import parse_format
 
-CORPUS = os.environ.get("PYDTRACE_CONFORMANCE",
-                        "/work/shared/conformance/test/unittest")
+from corpus import CORPUS
 
 INT64 = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1)
 

@@ -17,10 +17,7 @@ except ImportError:  # the parser is written concurrently
 
 needs_parser = pytest.mark.skipif(parse is None, reason="pydtrace.lang.parser not available")
 
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "conformance", "test",
-                      "unittest")
-if not os.path.isdir(CORPUS):
-    CORPUS = "/work/shared/conformance/test/unittest"
+from corpus import CORPUS
 
 
 class FakeKernel:

@@ -17,8 +17,7 @@ from pydtrace.consume.datum import (
     format_rawbytes, format_stack, format_sym, format_trace, format_tracemem,
     format_umod, format_usym, format_ustack, uaddr2str)
 
-CORPUS = os.environ.get("PYDTRACE_CONFORMANCE",
-                        "/work/shared/conformance/test/unittest")
+from corpus import CORPUS
 HEADER = "                   FUNCTION:NAME\n"
 BEGIN = "                          :BEGIN "
 

@@ -519,7 +519,7 @@ def test_pragma_error_stops_compilation():
 
 # ---------------------------------------------------------------- the conformance corpus
 
-CORPUS = "/work/shared/conformance/test/unittest"
+from corpus import CORPUS
 _CPP_LINE = re.compile(r"^\s*#\s*(include|define|undef|if|ifdef|ifndef|elif|else|endif)\b", re.M)
 
 

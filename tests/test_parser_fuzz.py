@@ -11,7 +11,7 @@ from pydtrace.lang import ast
 from pydtrace.lang.errors import DError
 from pydtrace.lang.parser import parse
 
-CORPUS = "/work/shared/conformance/test/unittest"
+from corpus import CORPUS
 
 SAMPLES = [
     "BEGIN\n{\n\tx = 1 + 2 * 3;\n\t@a[probefunc] = count();\n\texit(0);\n}\n",

@@ -22,8 +22,7 @@ from pydtrace.consume.printf import (
     conversion_accepts, csprintf, escape_string, format_printf, parse_format,
     type_error, validate_printf, walltime_str)
 
-CORPUS = os.environ.get("PYDTRACE_CONFORMANCE",
-                        "/work/shared/conformance/test/unittest")
+from corpus import CORPUS
 
 
 def expected(rel: str) -> str:
