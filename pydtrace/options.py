@@ -40,7 +40,7 @@ SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 RATE_UNITS = {"": 1, "ns": 1, "nsec": 1, "us": 1000, "usec": 1000, "ms": 10**6, "msec": 10**6,
               "s": 10**9, "sec": 10**9, "m": 60 * 10**9, "min": 60 * 10**9,
               "h": 3600 * 10**9, "hour": 3600 * 10**9, "d": 86400 * 10**9, "day": 86400 * 10**9}
-MIN_VALUES = {"bufsize": 64, "strsize": 2, "aggsize": 8}
+MIN_VALUES = {"strsize": 2}
 
 
 def parse_size(text: str) -> Optional[int]:

@@ -30,7 +30,8 @@ RECORDING = {"printf", "trace", "tracemem", "print", "stack", "ustack", "printa"
              "func", "sym", "mod", "ufunc", "usym", "umod", "uaddr"}
 
 
-DESTRUCTIVE = {"system", "raise", "stop", "chill", "panic", "breakpoint", "copyout", "copyoutstr"}
+DESTRUCTIVE = {"system", "raise", "stop", "chill", "panic", "breakpoint", "copyout", "copyoutstr",
+               "freopen"}
 
 
 def statement(g: Gen, st: ast.Stmt) -> None:

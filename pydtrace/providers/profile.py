@@ -72,6 +72,23 @@ class ProfileProvider(Provider):
                 for cpu in online_cpus()]
 
 
+_libc = None
+
+
+def other_cpu() -> int:
+    """An online CPU other than the one we run on (ours if it is the only one)."""
+    global _libc
+    if _libc is None:
+        import ctypes
+
+        _libc = ctypes.CDLL(None, use_errno=True)
+    cur = _libc.sched_getcpu()
+    for cpu in online_cpus():
+        if cpu != cur:
+            return cpu
+    return max(cur, 0)
+
+
 class Ticker:
     """A tick-N probe: the session calls fire_due() from its loop; due() says when next."""
 
@@ -86,9 +103,11 @@ class Ticker:
         return self.next
 
     def fire_due(self, now: float) -> None:
-        """Fire once per elapsed period (a late consumer catches up, as a timer would)."""
+        """Fire once per elapsed period (a late consumer catches up, as a timer would).
+        The run happens on another CPU than ours, in interrupt context with whatever task
+        is current there (often the idle task, pid 0), as a timer interrupt's probe would."""
         while self.prog is not None and now >= self.next:
-            self.prog.test_run(self.CTX)
+            self.prog.test_run(self.CTX, cpu=other_cpu())
             self.next += self.period
 
     def close(self) -> None:
