@@ -398,7 +398,10 @@ def gen_builtin(g: Gen, name: str, e: ast.Expr) -> None:
         a.movi(R.R2, 16)
         a.call(Helper.get_current_comm)
         g.scratch_ptr(R.R0, off)
-    elif name in ("timestamp", "vtimestamp"):
+    elif name == "vtimestamp":
+        # the thread's time on CPU as the scheduler accounts it (updated at ticks and switches)
+        gen_task_field(g, ("se", "sum_exec_runtime"), e)
+    elif name == "timestamp":
         a.call(Helper.ktime_get_ns)
     elif name == "walltimestamp":
         a.call(Helper.ktime_get_boot_ns)
