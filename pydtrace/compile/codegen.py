@@ -113,11 +113,7 @@ class Gen:
         """Prologue, then each (clause index, clause, probe ids it is enabled for)."""
         a = self.a
         a.mov(R.R6, R.R1)
-        a.st(8, R.FP, FP_KEY, 0)
-        a.ld_map_fd(R.R1, self.u.scratch)
-        a.mov(R.R2, R.FP)
-        a.alu("+", R.R2, None, FP_KEY)
-        a.call(Helper.map_lookup_elem)
+        self.lookup_first(self.u.scratch)
         done = a.new_label("done")
         a.jcc("==", R.R0, None, done, imm=0)
         a.mov(R.R7, R.R0)
@@ -273,14 +269,19 @@ class Gen:
         self.fault(code, addr_reg)
         self.a.label(ok)
 
-    def count(self, counter: int) -> None:
-        """counters[counter] += 1 on this CPU."""
+    def lookup_first(self, map_spec) -> None:
+        """r0 = &map[0] (NULL if absent), for per-CPU arrays the direct value access can't reach."""
         a = self.a
         a.st(8, R.FP, FP_KEY, 0)
-        a.ld_map_fd(R.R1, self.u.counters)
+        a.ld_map_fd(R.R1, map_spec)
         a.mov(R.R2, R.FP)
         a.alu("+", R.R2, None, FP_KEY)
         a.call(Helper.map_lookup_elem)
+
+    def count(self, counter: int) -> None:
+        """counters[counter] += 1 on this CPU."""
+        a = self.a
+        self.lookup_first(self.u.counters)
         out = a.new_label("cnt")
         a.jcc("==", R.R0, None, out, imm=0)
         a.movi(R.R1, 1)
