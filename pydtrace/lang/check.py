@@ -330,8 +330,11 @@ class _Checker:
         self.translators: list[Translator] = []
         self.externs: dict[str, DType] = {}
         self.options: list = []
+        # Both are keyed by id(node); `alive` holds every such node so that no id can be
+        # reused by a new node while the check runs (that made results depend on the heap).
         self.flags: dict[int, set] = {}
         self.precooked: set[int] = set()
+        self.alive: list[Any] = []
         self.ids = {"global": 0, "self": 0, "this": 0, "agg": 0}
         self.pdesc: Optional[ast.ProbeDesc] = None
         self.clause: Optional[ast.Clause] = None
@@ -348,7 +351,15 @@ class _Checker:
 
     # ---------------------------------------------------------------- flags
     def fl(self, e: Any) -> set:
-        return self.flags.setdefault(id(e), set())
+        s = self.flags.get(id(e))
+        if s is None:
+            s = self.flags[id(e)] = set()
+            self.alive.append(e)
+        return s
+
+    def mark_precooked(self, e: Any) -> None:
+        self.precooked.add(id(e))
+        self.alive.append(e)
 
     def setfl(self, e: Any, *fs: str) -> None:
         self.fl(e).update(fs)
@@ -1321,7 +1332,7 @@ class _Checker:
     def _inline_copy(self, s: InlineSym, at: Any) -> ast.Expr:
         n = _copy_ast(s.expr)
         for x in _walk_exprs(n):
-            self.precooked.add(id(x))
+            self.mark_precooked(x)
         _copy_flags(self, s.expr, n)
         if isinstance(n.type, DynType) or type_equal(n.type, s.type):
             return n
@@ -1702,7 +1713,7 @@ class _Checker:
                                f"{e.right.name} is both a {_tname(lp)} enum tag and a global "
                                f"{self.kind_name(s)}")
                 e.right = self._intconst(lr.values[e.right.name], lp.type, e.right)
-                self.precooked.add(id(e.right))
+                self.mark_precooked(e.right)
             rp = e.right = self.cook(e.right, REF)
             lt, rt = lp.type, rp.type
             if type_compat(lt, rt) and not isinstance(lt, DynType):
@@ -2211,7 +2222,7 @@ def _substitute(ck: _Checker, node: Any, name: str, repl: ast.Expr) -> Any:
         n = _copy_ast(repl)
         _copy_flags(ck, repl, n)
         for x in _walk_exprs(n):
-            ck.precooked.add(id(x))
+            ck.mark_precooked(x)
         return n
     if isinstance(node, ast.Expr):
         for fname in node.__dataclass_fields__:
@@ -2231,6 +2242,7 @@ def _copy_flags(ck: _Checker, src: Any, dst: Any) -> None:
         f = ck.flags.get(id(a))
         if f:
             ck.flags[id(b)] = set(f)
+            ck.alive.append(b)
 
 
 def _desc2str(pd: ast.ProbeDesc) -> str:
