@@ -224,6 +224,7 @@ class Parser:
         self.items: list[ast.Node] = []
         self.pending: list[ast.Pragma] = []
         self.parens: set[int] = set()  # id() of expressions written in parentheses
+        self.parens_alive: list = []  # ...kept alive, so that no other node reuses an id
 
     # ------------------------------------------------------------ tokens
 
@@ -605,6 +606,7 @@ class Parser:
         e = self.expression()
         self.expect(")")
         self.parens.add(id(e))
+        self.parens_alive.append(e)
         return e
 
     def sizeof(self) -> ast.Expr:
