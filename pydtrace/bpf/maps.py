@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import os
 import struct
 from typing import Iterator
 
 from .sys import (
-    BPF_ANY, ENOTSUPP, PERCPU_MAP_TYPES, BPFError, Cmd, MapType, bpf, obj_name,
+    BPF_ANY, ENOTSUPP, PERCPU_MAP_TYPES, BPFError, Cmd, FdObject, MapType, bpf, obj_name,
 )
 
 __all__ = ["Map", "possible_cpus", "online_cpus", "parse_cpu_list"]
@@ -57,7 +56,7 @@ def _round8(n: int) -> int:
     return (n + 7) & ~7
 
 
-class Map:
+class Map(FdObject):
     """A BPF map fd plus its geometry; closes the fd on close() or at the end of a with-block.
 
     Look-ups reuse per-object key/value buffers: use one Map object per thread.
@@ -97,24 +96,6 @@ class Map:
         return cls(fd, map_type, key_size, value_size, max_entries, name, flags)
 
     # -- lifetime ---------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the map fd (the kernel frees the map when no program holds it either)."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> "Map":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         try:

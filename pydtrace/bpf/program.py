@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .sys import (
     BPF_F_TEST_RUN_ON_CPU, BPF_F_UPROBE_MULTI_RETURN, BPF_STATS_RUN_TIME,
-    AttachType, BPFError, Cmd, bpf, errno_name, obj_name,
+    AttachType, BPFError, Cmd, FdObject, bpf, errno_name, obj_name,
 )
 
 __all__ = [
@@ -78,7 +78,7 @@ def prog_info(fd: int) -> dict:
     }
 
 
-class Program:
+class Program(FdObject):
     """A loaded program's fd. Keep it (or a Link to it) alive while it is in use."""
 
     def __init__(self, fd: int, prog_type: int, name: str = "", insn_cnt: int = 0,
@@ -89,24 +89,6 @@ class Program:
         self.insn_cnt = insn_cnt
         self.expected_attach_type = expected_attach_type
         self.log = log  # verifier log of a successful load when a log_level was asked for
-
-    def close(self) -> None:
-        """Close our fd; links and prog arrays that hold the program keep it loaded."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> "Program":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return f"Program({self.name!r}, type={self.prog_type}, fd={self.fd}, insns={self.insn_cnt})"
@@ -216,7 +198,7 @@ def enable_stats() -> int:
     return bpf(Cmd.ENABLE_STATS, attr, 8)
 
 
-class Link:
+class Link(FdObject):
     """An attachment; close() detaches. May own extra fds (the perf event it attached to)."""
 
     def __init__(self, fd: int, kind: str, owned_fds: Sequence[int] = ()):
@@ -233,18 +215,6 @@ class Link:
                 os.close(fd)
             except OSError:
                 pass
-
-    def __enter__(self) -> "Link":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return f"Link({self.kind}, fd={self.fd})"

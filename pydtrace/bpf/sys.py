@@ -492,3 +492,27 @@ def errno_name(err: int) -> str:
     if err == ENOTSUPP:
         return "ENOTSUPP"
     return _errno.errorcode.get(err, str(err))
+
+
+class FdObject:
+    """A kernel object we hold by fd: close() (or the end of a with-block, or garbage
+    collection) releases it."""
+
+    fd: int = -1
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
