@@ -181,8 +181,23 @@ def spec_source(flag: str, text: str):
                 return Source(f.read(), text, "script")
         except OSError as e:
             raise Fatal(f"dtrace: failed to open {text}: {e.strerror}") from None
-    part = {"n": "name", "P": "provider", "m": "module", "f": "function", "i": "id"}[flag]
+    part = {"n": "name", "P": "provider", "m": "module", "f": "function"}[flag]
     return Source(text, text, "description", part)
+
+
+def probe_by_id(session, text: str) -> str:
+    """-i ID [pred] [action]: the same text with the id replaced by the probe's description."""
+    head, rest = text, ""
+    for i, ch in enumerate(text):
+        if ch in "/{" or ch.isspace():
+            head, rest = text[:i], text[i:]
+            break
+    probe = None
+    if head.isdigit():
+        probe = next((p for p in session.table.all() if p.id == int(head)), None)
+    if probe is None:
+        raise Fatal(f"dtrace: invalid probe specifier {text}: probe description {head} does not match any probes")
+    return probe.desc + rest
 
 
 def preprocess(cmd: Command, src) -> None:
@@ -267,7 +282,11 @@ def run_specs(cmd: Command, testing: bool) -> int:
     notices = []
     total = 0
     for flag, text in cmd.specs:
-        src = spec_source(flag, text)
+        if flag == "i":
+            src = spec_source("n", probe_by_id(session, text))
+            src.name = text
+        else:
+            src = spec_source(flag, text)
         if cmd.cpp and flag == "s":
             preprocess(cmd, src)
         try:

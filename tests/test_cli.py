@@ -82,3 +82,11 @@ def test_list_globs_syscalls_and_tracepoints():
 def test_list_unmatched_is_an_error():
     r = dtrace("-l", "-n", "nosuchprovider:::")
     assert r.rc == 1 and "No probe matches description" in r.err
+
+
+def test_probe_by_id():
+    r = dtrace("-q", "-i", '1 { printf("by id\\n"); exit(0); }')
+    assert (r.rc, r.out) == (0, "by id\n\n")
+    r = dtrace("-i", "99999")
+    assert r.rc == 1 and "probe description 99999 does not match any probes" in r.err
+    assert "internal error" not in r.err
