@@ -340,6 +340,7 @@ def trace(session, cmd: Command) -> int:
     try:
         try:
             session.load()
+            session.start()
         except InternalError as e:
             if session.options.get("bpflog") or os.environ.get("PYDTRACE_BPFLOG"):
                 sys.stderr.write(e.log)
@@ -348,7 +349,6 @@ def trace(session, cmd: Command) -> int:
             raise Fatal(f"dtrace: could not enable tracing: {e.strerror or e}") from None
         except EnableError as e:
             raise Fatal(f"dtrace: could not enable tracing: {e}") from None
-        session.start()
         if cmd.child is not None:
             cmd.child.go()
         session.loop_until(cmd.child)

@@ -194,7 +194,11 @@ class Session:
         self.pending_errors: list[tuple[int, ...]] = []
         for sp, prog in self.loaded.programs:
             if sp.site.probes[0].provider != "dtrace":
-                self.links.extend(sp.site.provider.attach(sp.site, prog))
+                try:
+                    self.links.extend(sp.site.provider.attach(sp.site, prog))
+                except OSError as e:  # BPFError, TracefsError: the kernel refused this site
+                    raise EnableError(f"failed to enable {sp.site.probes[0].desc}: "
+                                      f"{e.strerror or e}") from None
         prog = self.special("BEGIN")
         if prog is not None:
             prog.test_run(testrun_ctx(()))

@@ -14,7 +14,9 @@ class SDTProvider(Provider):
     name = "sdt"
 
     def probes(self):
-        return [(self.name, cat, "", ev) for cat, ev in tracefs.list_events() if cat != "syscalls"]
+        # syscalls are the syscall provider's; ftrace's "events" are not tracepoints (no id)
+        return [(self.name, cat, "", ev) for cat, ev in tracefs.list_events()
+                if cat not in ("syscalls", "ftrace")]
 
     def make_site(self, key: tuple, probes: list[Probe]) -> Site:
         p = probes[0]
