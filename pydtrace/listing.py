@@ -33,16 +33,10 @@ def list_probes(cmd) -> int:
 
 
 def spec_fields(flag: str, text: str):
-    """The four fields of a -n/-P/-m/-f description (missing leading fields are empty)."""
-    text = text.split("{")[0].split("/")[0].strip()
-    parts = text.split(":")
+    """The four fields of a -n/-P/-m/-f description: the given parts end at the field the
+    flag names (provider, module, function or name); the others are empty."""
+    parts = text.split("{")[0].split("/")[0].strip().split(":")
     if len(parts) > 4:
         return None
-    want = {"n": 4, "P": 1, "m": 2, "f": 3, "i": 4, "s": 4}[flag]
-    if flag == "P":
-        return (text, "", "", "")
-    parts = [""] * (min(want, 4) - len(parts)) + parts if len(parts) < want else parts
-    parts = parts + [""] * (4 - len(parts))
-    if flag == "n" or flag == "s":
-        parts = [""] * (4 - len(text.split(":"))) + text.split(":")
-    return tuple(parts[:4])
+    end = max({"P": 1, "m": 2, "f": 3}.get(flag, 4), len(parts))
+    return tuple([""] * (end - len(parts)) + parts + [""] * (4 - end))

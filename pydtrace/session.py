@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import os
-import select
-import signal
 import struct
 import time
 from dataclasses import dataclass, field

@@ -5,13 +5,11 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..compile.layout import Compiled, MapSpec, SiteProgram
 from ..compile.unit import G_ACTIVITY, G_WALLOFF, WARMUP
 from .maps import Map
 from .program import Program, VerifierError, load_program
-from .sys import MapType
 
 
 @dataclass
@@ -74,7 +72,3 @@ def load_programs(compiled: Compiled, loaded: Loaded) -> None:
                 f"internal error: the kernel rejected the program for {sp.site.probes[0].desc}: "
                 f"{e.summary()}", e.log) from None
         loaded.programs.append((sp, prog))
-
-
-def map_spec_sizes_ok(spec: MapSpec) -> bool:
-    return spec.type != MapType.RINGBUF or spec.max_entries & (spec.max_entries - 1) == 0

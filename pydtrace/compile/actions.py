@@ -17,12 +17,10 @@ from . import layout as L
 from .aggbuckets import bucket_bounds, value_words
 from .codegen import Gen, int_info, is_str, rt
 from .strings import SYM_KINDS, store_symaddr, symaddr_kind, symaddr_size
-from .exprs import build_key, key_datums, normalize
+from .exprs import key_datums, normalize
 from .unit import G_ACTIVITY, REC_MAX, align
 
 # Actions the consumer carries out (no data of their own beyond their arguments).
-CONSUMER_ACTIONS = {"printa", "clear", "trunc", "normalize", "denormalize", "setopt", "exit",
-                    "ftruncate", "freopen", "system", "printm"}
 RECORDING = {"printf", "trace", "tracemem", "print", "stack", "ustack", "printa", "exit", "clear",
              "commit", "discard",
              "trunc", "normalize", "denormalize", "setopt", "ftruncate", "freopen", "system",
@@ -281,7 +279,7 @@ def gen_stop(g: Gen, e: ast.Call) -> None:
 
 
 def gen_raise(g: Gen, e: ast.Call) -> None:
-    act = begin_action(g, "raise", e)
+    begin_action(g, "raise", e)
     g.gen(e.args[0])
     g.a.mov(R.R1, R.R0)
     g.a.call(Helper.send_signal)
@@ -323,11 +321,6 @@ def count_actions(body: list[ast.Stmt]) -> int:
         elif isinstance(st, ast.Block):
             n += count_actions(st.body)
     return n
-
-
-def is_aggregation(st: ast.Stmt) -> bool:
-    return (isinstance(st, ast.ExprStmt) and isinstance(st.expr, ast.Assign)
-            and isinstance(agg_target(st.expr.target), ast.AggVar))
 
 
 # ------------------------------------------------------------------ aggregations

@@ -24,13 +24,12 @@ from ..lang import types as T
 from ..lang.errors import DError
 from ..providers.base import Ctx, Site
 from . import layout as L
-from .unit import ACTIVE, DRAINING, G_ACTIVITY, G_WALLOFF, PROBE_ENTRY, PROBE_STR, SCRATCH, Unit, align, no_scratch
+from .unit import ACTIVE, DRAINING, G_ACTIVITY, PROBE_ENTRY, SCRATCH, Unit, align, no_scratch
 
 FP_KEY = -8  # u32/u64 map key
 FP_FAULT = -16
 FP_FADDR = -24
 FP_TMP = -32  # destination of 8-byte probe reads
-FP_SELF = -40  # self-> key: the thread id
 STACK_FIXED = 40
 STACK_MAX = 512
 
@@ -292,10 +291,8 @@ class Gen:
 
     def statements(self, body: list[ast.Stmt]) -> None:
         for st in body:
-            self.tmp = self.u.tmp_base if self.tmp_reset_ok else self.tmp
+            self.tmp = self.u.tmp_base  # temporaries live for one statement
             self.statement(st)
-
-    tmp_reset_ok = True
 
     def statement(self, st: ast.Stmt) -> None:
         from .actions import statement

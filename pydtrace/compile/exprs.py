@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bpf.asm import INVERSE, R
+from ..bpf.asm import R
 from ..bpf.sys import Helper
 from ..lang import ast
 from ..lang import types as T
 from ..lang.errors import DError
 from ..providers.base import Ctx
 from . import layout as L
-from .codegen import (ARITH_OPS, CMP_OPS, FP_FADDR, FP_KEY, FP_SELF, FP_TMP, PT_REGS,
+from .codegen import (ARITH_OPS, CMP_OPS, FP_FADDR, PT_REGS,
                       SYSCALL_ARG_REGS, Gen, int_info, is_str, rt)
 from .unit import G_WALLOFF, PROBE_STR, SCRATCH, align
 

@@ -1017,6 +1017,18 @@ def gen_tolower(g: Gen, e: ast.Call) -> None:
 # ------------------------------------------------------------------ basename, dirname, cleanpath
 
 
+def copy_char(g: Gen, src: int, dst: int, m: int) -> None:
+    """r2 = scratch[src + r9]; scratch[dst + min(r5, m)] = r2 (cleanpath's passes)."""
+    a = g.a
+    a.mov(R.R1, R.R7)
+    a.alu("+", R.R1, R.R9)
+    a.ldx(1, R.R2, R.R1, src)
+    bound(g, R.R5, m)
+    a.mov(R.R1, R.R7)
+    a.alu("+", R.R1, R.R5)
+    a.stx(1, R.R1, dst, R.R2)
+
+
 def ld_slot(g: Gen, reg: int, s: int) -> None:
     g.a.ldx(8, reg, R.FP, s)
 
@@ -1179,13 +1191,7 @@ def gen_cleanpath(g: Gen, e: ast.Call) -> None:
     a.movi(R.R5, 0)
 
     def pass1() -> None:
-        a.mov(R.R1, R.R7)
-        a.alu("+", R.R1, R.R9)
-        a.ldx(1, R.R2, R.R1, b1)             # r2 = c
-        bound(g, R.R5, m)
-        a.mov(R.R1, R.R7)
-        a.alu("+", R.R1, R.R5)
-        a.stx(1, R.R1, b2, R.R2)
+        copy_char(g, b1, b2, m)              # r2 = c
         below(g, R.R3, R.R9, R.R4)           # r3 = active
         a.alu("+", R.R5, R.R3)
         ld_slot(g, R.R0, seq)
@@ -1222,13 +1228,7 @@ def gen_cleanpath(g: Gen, e: ast.Call) -> None:
     a.movi(R.R5, 1)
 
     def pass2() -> None:
-        a.mov(R.R1, R.R7)
-        a.alu("+", R.R1, R.R9)
-        a.ldx(1, R.R2, R.R1, b2)             # r2 = c
-        bound(g, R.R5, m)
-        a.mov(R.R1, R.R7)
-        a.alu("+", R.R1, R.R5)
-        a.stx(1, R.R1, b3, R.R2)
+        copy_char(g, b2, b3, m)              # r2 = c
         ld_slot(g, R.R4, tlen)
         below(g, R.R3, R.R9, R.R4)           # r3 = active
         a.alu("+", R.R5, R.R3)

@@ -31,7 +31,7 @@ from . import builtins as B
 from .errors import DError, Loc
 from .types import (
     CHAR, DOUBLE, DYN, INT, INT64, INTRINSICS, PTRDIFF_T, SIZE_T, STACK,
-    SYMADDR, UINT64, USYMADDR, VOID, ArrayType, DType, DynType, EnumType,
+    SYMADDR, UINT64, USYMADDR, ArrayType, DType, DynType, EnumType,
     Field, FloatType, FuncType, IntType, NullTypeSource, PtrType, StackType, StringType,
     StructType, SymAddrType, TypedefType, TypeSource, TypeTable, VoidType, arg_compat,
     fold_binary, int_literal_type, promote, ptr_compat, type_compat, type_equal, wrap,
@@ -695,7 +695,7 @@ class _Checker:
     def decl(self, d: ast.Decl) -> None:
         storage = d.storage
         if not d.declarators:
-            spec_t = self.resolve_type(d.spec)
+            self.resolve_type(d.spec)  # defines the struct/enum
             if not isinstance(d.spec, (ast.StructSpec, ast.EnumSpec)):
                 raise _err("D_DECL_USELESS", d, "useless declaration")
             return
@@ -1951,7 +1951,6 @@ class _Checker:
                                f"{what} index: key #{i}")
             s.keys = tuple(k.type for k in keys)
             return
-        proto = B.Proto("void", tuple(B.Param("__k%d" % i) for i in range(len(s.keys))))
         argc = len(keys)
         if argc != len(s.keys):
             raise _err("D_PROTO_LEN", at, f"{prefix}{name}[ ] prototype mismatch: {argc} "

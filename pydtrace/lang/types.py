@@ -11,7 +11,7 @@ dt_node_is_argcompat(), and constants fold in the result type's width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional, Protocol
 
 POINTER_SIZE = 8

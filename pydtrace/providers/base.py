@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 
 @dataclass(frozen=True)
@@ -146,5 +146,3 @@ def group_sites(table: ProbeTable, probes: list[Probe]) -> list[Site]:
         owner[key] = prov
     return [owner[k].make_site(k, ps) for k, ps in groups.items()]
 
-
-Closer = Callable[[], None]
